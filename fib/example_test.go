@@ -1,0 +1,28 @@
+package fib_test
+
+import (
+	"fmt"
+
+	"goinparallel/fib"
+)
+
+func ExampleFib() {
+	for _, n := range []int{0, 1, 25} {
+		v, _ := fib.Fib(n)
+		fmt.Printf("fib(%d) = %d\n", n, v)
+	}
+	_, err := fib.Fib(100)
+	fmt.Println(err)
+	// Output:
+	// fib(0) = 0
+	// fib(1) = 1
+	// fib(25) = 75025
+	// "100" is out of range: n must be from 0 to 45
+}
+
+func ExampleParse() {
+	_, err := fib.Parse("abc")
+	fmt.Println(err)
+	// Output:
+	// "abc" is not a whole number
+}

@@ -1,0 +1,75 @@
+package fib_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"goinparallel/fib"
+	// The doctest package defines the -update flag; importing it lets
+	// `go test ./... -update` run in this package too.
+	_ "goinparallel/fib/doctest"
+)
+
+func TestFib(t *testing.T) {
+	tests := []struct {
+		n, want int
+	}{
+		{0, 0}, {1, 1}, {2, 1}, {3, 2}, {10, 55}, {25, 75025}, {30, 832040},
+	}
+	for _, tt := range tests {
+		got, err := fib.Fib(tt.n)
+		if err != nil || got != tt.want {
+			t.Errorf("Fib(%d) = %d, %v; want %d, nil", tt.n, got, err, tt.want)
+		}
+	}
+}
+
+// TestFibRange checks the edges of the accepted range without running the
+// slow recursion for large n: out-of-range n must fail at once.
+func TestFibRange(t *testing.T) {
+	for _, n := range []int{-1, fib.Max + 1, 93, 100} {
+		_, err := fib.Fib(n)
+		var rangeErr *fib.RangeError
+		if !errors.As(err, &rangeErr) {
+			t.Errorf("Fib(%d) error = %v; want a *RangeError", n, err)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	long := strings.Repeat("7", 1<<20)
+	tests := []struct {
+		in      string
+		want    int
+		wantErr string
+	}{
+		{in: "25", want: 25},
+		{in: "0", want: 0},
+		{in: "45", want: 45},
+		{in: " \t25 \r", want: 25},
+		{in: "+7", want: 7},
+		{in: "", wantErr: `"" is not a whole number`},
+		{in: "abc", wantErr: `"abc" is not a whole number`},
+		{in: "2.5", wantErr: `"2.5" is not a whole number`},
+		{in: "0x10", wantErr: `"0x10" is not a whole number`},
+		{in: "1_000", wantErr: `"1_000" is not a whole number`},
+		{in: "-1", wantErr: `"-1" is out of range: n must be from 0 to 45`},
+		{in: "46", wantErr: `"46" is out of range: n must be from 0 to 45`},
+		{in: "99999999999999999999999", wantErr: `"99999999999999999999999" is out of range: n must be from 0 to 45`},
+		{in: long, wantErr: `"7777777777777777777777777777777777777777"... (1048576 bytes) is out of range: n must be from 0 to 45`},
+		{in: "a" + strings.Repeat("é", 30), wantErr: `"aééééééééééééééééééé"... (61 bytes) is not a whole number`},
+	}
+	for _, tt := range tests {
+		got, err := fib.Parse(tt.in)
+		if tt.wantErr == "" {
+			if err != nil || got != tt.want {
+				t.Errorf("Parse(%q) = %d, %v; want %d, nil", tt.in, got, err, tt.want)
+			}
+			continue
+		}
+		if err == nil || err.Error() != tt.wantErr {
+			t.Errorf("Parse(%.50q) error = %v; want %s", tt.in, err, tt.wantErr)
+		}
+	}
+}
