@@ -84,12 +84,18 @@ const quoteLimit = 40
 // longer than 40 bytes is cut, and the message says how long it was, so that
 // a 1 MiB line makes a one-line message, not a 1 MiB one.
 func Quote(s string) string {
-	if len(s) <= quoteLimit {
-		return strconv.Quote(s)
+	return QuotePrefix(s, len(s))
+}
+
+// QuotePrefix is [Quote] for an input of which only the first bytes were
+// kept: prefix is its start, size its full length in bytes.
+func QuotePrefix(prefix string, size int) string {
+	if size <= quoteLimit && len(prefix) == size {
+		return strconv.Quote(prefix)
 	}
-	cut := quoteLimit
-	for !utf8.RuneStart(s[cut]) { // Never cut a character in half.
+	cut := min(quoteLimit, len(prefix))
+	for cut < len(prefix) && !utf8.RuneStart(prefix[cut]) { // Never cut a character in half.
 		cut--
 	}
-	return fmt.Sprintf("%s... (%d bytes)", strconv.Quote(s[:cut]), len(s))
+	return fmt.Sprintf("%s... (%d bytes)", strconv.Quote(prefix[:cut]), size)
 }

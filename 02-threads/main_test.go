@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"goinparallel/fib"
+	"goinparallel/fib/doctest"
+)
+
+var program = doctest.Program{Name: "threads", Main: main, Dir: "02-threads"}
+
+func TestMain(m *testing.M)    { doctest.Main(m, program) }
+func TestScripts(t *testing.T) { doctest.Run(t, program) }
+
+// runPool runs the pool on input and returns what it printed.
+func runPool(t *testing.T, workers int, input string) (stdout, stderr string, ok bool) {
+	t.Helper()
+	var out, errOut strings.Builder
+	ok = pool(workers, strings.NewReader(input), &out, &errOut)
+	return out.String(), errOut.String(), ok
+}
+
+// TestRandomBatches sends random batches, with blank, padded and CRLF lines
+// among the numbers, through pools of several sizes and checks that every
+// number gets exactly its one correct line, in input order.
+func TestRandomBatches(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	decorations := []string{"%d\n", "%d\r\n", "  %d\t\n", "\n%d\n", "%d \r\n", "\t%d"}
+	for batch := range 30 {
+		var input, want strings.Builder
+		size := rng.IntN(300)
+		for i := range size {
+			n := rng.IntN(21)
+			format := decorations[rng.IntN(len(decorations))]
+			if i == size-1 {
+				format = strings.TrimSuffix(format, "\n") // no newline at the very end
+			} else if !strings.HasSuffix(format, "\n") {
+				format += "\n"
+			}
+			fmt.Fprintf(&input, format, n)
+			v, _ := fib.Fib(n)
+			fmt.Fprintf(&want, "fib(%d) = %d\n", n, v)
+		}
+		workers := 1 + batch%5
+		stdout, stderr, ok := runPool(t, workers, input.String())
+		if stdout != want.String() || stderr != "" || !ok {
+			t.Fatalf("batch %d, %d workers: got ok=%v stderr=%q, stdout\n%s\nwant\n%s", batch, workers, ok, stderr, stdout, want.String())
+		}
+	}
+}
+
+// TestBadLines checks that each bad line gets one message in its place and
+// that every good line around it is still answered.
+func TestBadLines(t *testing.T) {
+	long := strings.Repeat("1", 1<<20) // 1 MiB with no newline, at the end of input
+	input := "5\nabc\n6\n-1\n\n46\n2.5\n7\n" + strings.Repeat("9", 30) + "\n8\n" + long
+	stdout, stderr, ok := runPool(t, 3, input)
+	wantOut := "fib(5) = 5\nfib(6) = 8\nfib(7) = 13\nfib(8) = 21\n"
+	wantErr := `line 2: "abc" is not a whole number
+line 4: "-1" is out of range: n must be from 0 to 45
+line 6: "46" is out of range: n must be from 0 to 45
+line 7: "2.5" is not a whole number
+line 9: "999999999999999999999999999999" is out of range: n must be from 0 to 45
+line 11: "1111111111111111111111111111111111111111"... (1048576 bytes) is too long to be a number
+`
+	if stdout != wantOut || stderr != wantErr || ok {
+		t.Errorf("got ok=%v\nstdout:\n%s\nstderr:\n%s\nwant ok=false\nstdout:\n%s\nstderr:\n%s", ok, stdout, stderr, wantOut, wantErr)
+	}
+}
+
+// TestShutdownWithWorkInFlight ends the input while slow tasks are still
+// being computed: every one of them must still be printed.
+func TestShutdownWithWorkInFlight(t *testing.T) {
+	input := strings.Repeat("24\n1\n", 50) // the input ends long before the work does
+	stdout, stderr, ok := runPool(t, 2, input)
+	want := strings.Repeat("fib(24) = 46368\nfib(1) = 1\n", 50)
+	if stdout != want || stderr != "" || !ok {
+		t.Errorf("got ok=%v stderr=%q stdout=%q", ok, stderr, stdout)
+	}
+}
+
+// TestManyMoreLinesThanTheWindow sends far more lines than the window of
+// lines in flight, with a slow line first that holds all the others back.
+func TestManyMoreLinesThanTheWindow(t *testing.T) {
+	input := "27\n" + strings.Repeat("2\n", 5*window)
+	stdout, _, ok := runPool(t, 2, input)
+	want := "fib(27) = 196418\n" + strings.Repeat("fib(2) = 1\n", 5*window)
+	if stdout != want || !ok {
+		t.Errorf("got ok=%v and %d bytes of output, want %d", ok, len(stdout), len(want))
+	}
+}
+
+// TestAnswersWhileTheInputIsOpen types numbers one at a time, like a user at
+// a terminal, and expects each answer before the next number is typed.
+func TestAnswersWhileTheInputIsOpen(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan bool)
+	go func() {
+		done <- pool(2, inR, outW, io.Discard)
+		outW.Close()
+	}()
+	answers := bufio.NewReader(outR)
+	for _, n := range []int{10, 20, 3} {
+		fmt.Fprintf(inW, "%d\n", n)
+		line, err := answers.ReadString('\n')
+		v, _ := fib.Fib(n)
+		if want := fmt.Sprintf("fib(%d) = %d\n", n, v); line != want || err != nil {
+			t.Fatalf("after typing %d: read %q, %v; want %q", n, line, err, want)
+		}
+	}
+	fmt.Fprintln(inW, "exit")
+	if ok := <-done; !ok {
+		t.Error("pool reported a rejected line")
+	}
+	if rest, _ := io.ReadAll(answers); len(rest) > 0 {
+		t.Errorf("unexpected output after exit: %q", rest)
+	}
+}
+
+// TestNoGoroutineOutlivesThePool checks that when pool returns, its workers
+// and its printer have ended.
+func TestNoGoroutineOutlivesThePool(t *testing.T) {
+	before := runtime.NumGoroutine()
+	runPool(t, 8, strings.Repeat("15\nx\n", 100))
+	// A goroutine that has signalled that it is done may still be on its
+	// way out; give the scheduler a moment, but no more than that.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before the pool, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+}
