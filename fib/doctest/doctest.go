@@ -84,6 +84,11 @@ func Run(t *testing.T, p Program) {
 						env.Setenv(name, v)
 					}
 				}
+				// Under -race a program sleeps a second before it exits
+				// successfully, so that the detector's other threads can
+				// report; ours reports as it goes, and scripts run many
+				// programs.
+				env.Setenv("GORACE", "atexit_sleep_ms=0")
 				return nil
 			},
 			Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

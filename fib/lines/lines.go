@@ -6,6 +6,7 @@ package lines
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -64,8 +65,8 @@ func (r *Reader) Next() (Task, error) {
 			if err == io.EOF {
 				break
 			}
-			t := r.task()
-			return t, fmt.Errorf("reading input: %w", err)
+			r.line++ // The line we failed to read.
+			return r.task(), fmt.Errorf("reading input: %w", err)
 		}
 		s := strings.TrimSpace(text) // TrimSpace also drops the \r of "\r\n".
 		switch {
@@ -117,9 +118,9 @@ func (r *Reader) readLine() (text string, size int, err error) {
 			return "", 0, err
 		}
 		r.err = err // nil, or an error to return on the next call.
-		if strings.HasSuffix(string(kept), "\n") {
-			kept = kept[:len(kept)-1]
-			size--
+		if bytes.HasSuffix(chunk, []byte("\n")) {
+			size-- // The newline ends the line but is not part of it.
+			kept = bytes.TrimSuffix(kept, []byte("\n"))
 		}
 		r.line++
 		return string(kept), size, nil
