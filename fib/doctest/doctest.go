@@ -59,6 +59,13 @@ type Program struct {
 // Main runs the tests of m, first making p's main callable from scripts as a
 // command named p.Name. It never returns.
 func Main(m *testing.M, p Program) {
+	// Under -race a program sleeps a second before it exits successfully,
+	// so that the detector's other threads can report; ours reports as it
+	// goes, and the tests start many programs (scripts get the same
+	// setting in Run).
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	testscript.Main(m, map[string]func(){p.Name: p.Main})
 }
 
@@ -84,10 +91,7 @@ func Run(t *testing.T, p Program) {
 						env.Setenv(name, v)
 					}
 				}
-				// Under -race a program sleeps a second before it exits
-				// successfully, so that the detector's other threads can
-				// report; ours reports as it goes, and scripts run many
-				// programs.
+				// No second of sleep at exit under -race: see Main.
 				env.Setenv("GORACE", "atexit_sleep_ms=0")
 				return nil
 			},
