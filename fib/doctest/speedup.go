@@ -1,0 +1,52 @@
+package doctest
+
+import (
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Speedup measures how much faster a pool answers batch with one worker per
+// CPU than with one worker, against what the machine allows: the same
+// number of independent one-worker pools started side by side, each on the
+// whole batch, share nothing and so show the most that more workers can
+// give. The three runs take turns in every iteration, so that a machine
+// whose speed drifts during the benchmark affects them all alike.
+//
+// It reports the time per batch of each, the speedup, the speedup allowed
+// and the first as a percentage of the second.
+func Speedup(b *testing.B, batch string, pool func(workers int, input io.Reader)) {
+	n := runtime.NumCPU()
+	var one, many, sideBySide time.Duration
+	for b.Loop() {
+		one += timed(func() { pool(1, strings.NewReader(batch)) })
+		many += timed(func() { pool(n, strings.NewReader(batch)) })
+		sideBySide += timed(func() {
+			var running sync.WaitGroup
+			for range n {
+				running.Go(func() { pool(1, strings.NewReader(batch)) })
+			}
+			running.Wait()
+		})
+	}
+	perBatch := func(d time.Duration, batches int) float64 {
+		return float64(d.Nanoseconds()) / float64(b.N*batches)
+	}
+	speedup := perBatch(one, 1) / perBatch(many, 1)
+	allowed := perBatch(one, 1) / perBatch(sideBySide, n)
+	b.ReportMetric(perBatch(one, 1), "ns/batch-1-worker")
+	b.ReportMetric(perBatch(many, 1), "ns/batch-NumCPU-workers")
+	b.ReportMetric(perBatch(sideBySide, n), "ns/batch-side-by-side")
+	b.ReportMetric(speedup, "speedup")
+	b.ReportMetric(allowed, "allowed")
+	b.ReportMetric(100*speedup/allowed, "%-of-allowed")
+}
+
+func timed(f func()) time.Duration {
+	start := time.Now()
+	f()
+	return time.Since(start)
+}
