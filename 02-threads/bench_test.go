@@ -10,10 +10,11 @@ import (
 	"goinparallel/fib/doctest"
 )
 
-// cpuBatch is CPU-bound work for the speedup benchmarks: 24 times fib(30),
-// about 5 ms each, so that a batch takes about a tenth of a second and a second
-// worker has plenty to share.
-var cpuBatch = strings.Repeat("30\n", 24)
+// cpuBatch is CPU-bound work for the speedup benchmark: 48 times fib(30),
+// about 4.5 ms each, so that a batch takes about a fifth of a second with one
+// worker and a second worker has plenty to share. Chapters 02 and 03 use the
+// same batch.
+var cpuBatch = strings.Repeat("30\n", 48)
 
 // BenchmarkCPU measures the batch through the pool with one worker and with
 // one per CPU, against what the machine allows: see doctest.Speedup.
