@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -253,5 +254,28 @@ func TestPoolKilled(t *testing.T) {
 	stdin.Close()
 	for _, pid := range workers {
 		waitFor(t, fmt.Sprintf("worker %d (busy: %v) has exited", pid, pid == busy), func() bool { return !alive(pid) })
+	}
+}
+
+// TestBrokenWorker: a worker that answers with nonsense is stopped and
+// replaced like one that died, and nothing hangs.
+func TestBrokenWorker(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "broken-worker")
+	script := "#!/bin/sh\necho nonsense\nexec cat >/dev/null\n"
+	if err := os.WriteFile(broken, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	var stderr lockedWriter
+	ok := pool(context.Background(), broken, 1, strings.NewReader("7\n"), &stdout, &stderr)
+	const stopped = "processes: a worker process was stopped for sending a line that is not the next answer while computing fib(7) for line 1; "
+	want := stopped + "trying again in a new worker process\n" +
+		stopped + "that is 2 deaths, giving up on it\n" +
+		"line 1: fib(7) failed: 2 worker processes died computing it\n"
+	if ok || stdout.String() != "" || stderr.String() != want {
+		t.Errorf("ok = %v, stdout = %q, stderr:\n%s\nwant ok = false, no stdout, stderr:\n%s", ok, stdout.String(), stderr.String(), want)
+	}
+	if kids := children(os.Getpid()); len(kids) > 0 {
+		t.Errorf("worker processes left after the pool returned: %v", kids)
 	}
 }

@@ -61,8 +61,11 @@ func feed(ctx context.Context, self string, tasks <-chan lines.Task, results cha
 			continue
 		default:
 		}
-		// ...and when none is, we write the batch out before we wait, so
-		// that no task sits in our buffer while the worker waits for it.
+		// ...and when none is, we write the batch out before we wait if the
+		// worker could run dry: when every task it holds is still in our
+		// buffer, or when the batch is half of what it may hold. Otherwise
+		// the worker is busy with earlier tasks, and the batch can grow
+		// until their answers come.
 		if f.unsent == len(f.inFlight) || f.unsent >= f.depth/2 {
 			f.flush()
 		}
@@ -101,7 +104,7 @@ func (f *feeder) start() {
 		for _, t := range f.inFlight {
 			f.results <- lines.Result{Task: t.Task, Err: err}
 		}
-		f.inFlight = nil
+		f.inFlight, f.unsent = nil, 0
 		return
 	}
 	f.w = w
@@ -146,7 +149,7 @@ func (f *feeder) flush() {
 // flight, or the end of w's output, which means that w has died, unless we
 // are shutting down.
 func (f *feeder) answer(a answer, ok, shuttingDown bool) {
-	if ok && a.seq == f.inFlight[0].Seq {
+	if ok && len(f.inFlight) > 0 && a.seq == f.inFlight[0].Seq {
 		t := f.inFlight[0]
 		f.inFlight = f.inFlight[1:]
 		f.results <- lines.Result{Task: t.Task, Value: a.value}
@@ -158,22 +161,28 @@ func (f *feeder) answer(a answer, ok, shuttingDown bool) {
 		f.depth = min(maxInFlight, max(1, int(backlog/max(f.perTask, 1))))
 		return
 	}
-	// The worker's output ended or made no sense: the process has died,
-	// or is broken and we stop it.
-	status := f.w.end(ok)
+	// The worker's output ended: the process has died. Or it sent
+	// something that is not the answer we wait for: it is broken, and
+	// we stop it.
+	broken := ok
+	status := f.w.end(broken)
 	f.w = nil
 	if shuttingDown || len(f.inFlight) == 0 {
 		return // A shutdown, or a death with nothing lost.
 	}
+	what := fmt.Sprintf("died (%v)", status)
+	if broken {
+		what = "was stopped for sending a line that is not the next answer"
+	}
 	t := &f.inFlight[0]
 	t.deaths++
 	if t.deaths < maxDeaths {
-		fmt.Fprintf(f.stderr, "processes: a worker process died (%v) while computing fib(%d) for line %d; trying again in a new worker process\n",
-			status, t.N, t.Line)
+		fmt.Fprintf(f.stderr, "processes: a worker process %s while computing fib(%d) for line %d; trying again in a new worker process\n",
+			what, t.N, t.Line)
 		return
 	}
-	fmt.Fprintf(f.stderr, "processes: a worker process died (%v) while computing fib(%d) for line %d; that is %d deaths, giving up on it\n",
-		status, t.N, t.Line, t.deaths)
+	fmt.Fprintf(f.stderr, "processes: a worker process %s while computing fib(%d) for line %d; that is %d deaths, giving up on it\n",
+		what, t.N, t.Line, t.deaths)
 	f.results <- lines.Result{Task: t.Task, Err: fmt.Errorf("fib(%d) failed: %d worker processes died computing it", t.N, t.deaths)}
 	f.inFlight = f.inFlight[1:]
 }
@@ -261,11 +270,11 @@ func (w *worker) flush() {
 	w.tasks.Flush()
 }
 
-// end is called when the worker's answers stop: at the end of its output
-// (clean), or at a line that makes no sense. It makes sure the process has
-// exited and returns how it ended.
-func (w *worker) end(clean bool) error {
-	if !clean {
+// end is called when the worker's output has ended, or when the worker is
+// broken: it sent a line that is not the answer we wait for. It stops a
+// broken worker, waits for the process to exit and returns how it ended.
+func (w *worker) end(broken bool) error {
+	if broken {
 		w.cmd.Process.Kill()
 	}
 	for range w.answers { // Let the reading goroutine finish.
