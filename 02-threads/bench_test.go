@@ -2,8 +2,6 @@ package main
 
 import (
 	"io"
-	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -24,17 +22,10 @@ func BenchmarkCPU(b *testing.B) {
 	})
 }
 
-// BenchmarkTrivial measures what the pool itself costs per task: every task
-// is fib(1), so nearly all the time goes to reading, handing over, ordering
-// and printing. One op is one task.
+// BenchmarkTrivial measures what the pool itself costs per task: see
+// doctest.PerTask.
 func BenchmarkTrivial(b *testing.B) {
-	for _, workers := range []int{1, runtime.NumCPU()} {
-		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
-			input := strings.Repeat("1\n", b.N)
-			b.ResetTimer()
-			if !pool(workers, strings.NewReader(input), io.Discard, io.Discard) {
-				b.Fatal("a line was rejected")
-			}
-		})
-	}
+	doctest.PerTask(b, func(workers int, input io.Reader) bool {
+		return pool(workers, input, io.Discard, io.Discard)
+	})
 }

@@ -53,7 +53,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "threads: -workers %d: need at least one worker\n", *workers)
 		return 2
 	}
-	in, err := openInput(flags.Args(), stdin)
+	in, err := lines.Open(flags.Args(), stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "threads: %v\n", err)
 		return 2
@@ -90,19 +90,7 @@ func pool(workers int, in io.Reader, stdout, stderr io.Writer) bool {
 	// The main goroutine reads the input and hands each line on: a number
 	// to the workers, a rejected line straight to the printer, so that its
 	// message comes out in its place among the results.
-	input := lines.NewReader(in)
-	for {
-		task, err := input.Next()
-		if err == io.EOF {
-			break
-		}
-		free <- struct{}{}
-		if err != nil {
-			results <- lines.Result{Task: task, Err: err}
-			continue
-		}
-		tasks <- task
-	}
+	lines.Dispatch(in, tasks, results, free)
 
 	// Shutting down is the Go idiom, where the Python tutorial sent one
 	// "exit" per thread: closing tasks ends each worker's range loop; when
@@ -119,19 +107,6 @@ func worker(tasks <-chan lines.Task, results chan<- lines.Result) {
 	for t := range tasks {
 		v, err := fib.Fib(t.N)
 		results <- lines.Result{Task: t, Value: v, Err: err}
-	}
-}
-
-// openInput opens the one file named in args, or returns stdin when args is
-// empty.
-func openInput(args []string, stdin io.Reader) (io.ReadCloser, error) {
-	switch len(args) {
-	case 0:
-		return io.NopCloser(stdin), nil
-	case 1:
-		return os.Open(args[0])
-	default:
-		return nil, fmt.Errorf("%d files given, want at most one (usage: threads [-workers N] [file])", len(args))
 	}
 }
 

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -30,20 +28,13 @@ func BenchmarkCPU(b *testing.B) {
 	})
 }
 
-// BenchmarkTrivial measures the cost per task of the pool itself, on fib(1):
-// reading, sending to a worker process and back, ordering and printing. One
-// op is one task.
+// BenchmarkTrivial measures what the pool itself costs per task: see
+// doctest.PerTask.
 func BenchmarkTrivial(b *testing.B) {
 	exe := self(b)
-	for _, workers := range []int{1, runtime.NumCPU()} {
-		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
-			input := strings.Repeat("1\n", b.N)
-			b.ResetTimer()
-			if !pool(context.Background(), exe, workers, strings.NewReader(input), io.Discard, io.Discard) {
-				b.Fatal("a line was rejected")
-			}
-		})
-	}
+	doctest.PerTask(b, func(workers int, input io.Reader) bool {
+		return pool(context.Background(), exe, workers, input, io.Discard, io.Discard)
+	})
 }
 
 // BenchmarkOneTask measures what a pool of one worker process costs for a

@@ -60,7 +60,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "processes: -workers %d: need at least one worker\n", *workers)
 		return 2
 	}
-	in, err := openInput(flags.Args(), stdin)
+	in, err := lines.Open(flags.Args(), stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "processes: %v\n", err)
 		return 2
@@ -114,25 +114,13 @@ func pool(ctx context.Context, self string, workers int, in io.Reader, stdout, s
 		allOK <- lines.Print(stdout, stderr, results, func() { <-free })
 	}()
 
-	// The reader is chapter 02's loop, in a goroutine of its own this time:
+	// The reader is chapter 02's, in a goroutine of its own this time:
 	// a read from a terminal cannot be interrupted, and this goroutine must
 	// stay free to stop the workers when a signal comes. The reader ends
 	// when the input ends; if a signal comes first, it ends with the
 	// program.
 	go func() {
-		input := lines.NewReader(in)
-		for {
-			task, err := input.Next()
-			if err == io.EOF {
-				break
-			}
-			free <- struct{}{}
-			if err != nil {
-				results <- lines.Result{Task: task, Err: err}
-				continue
-			}
-			tasks <- task
-		}
+		lines.Dispatch(in, tasks, results, free)
 		close(tasks)
 	}()
 
@@ -147,17 +135,4 @@ func pool(ctx context.Context, self string, workers int, in io.Reader, stdout, s
 	// and nothing sends on results any more.
 	close(results)
 	return <-allOK
-}
-
-// openInput opens the one file named in args, or returns stdin when args is
-// empty.
-func openInput(args []string, stdin io.Reader) (io.ReadCloser, error) {
-	switch len(args) {
-	case 0:
-		return io.NopCloser(stdin), nil
-	case 1:
-		return os.Open(args[0])
-	default:
-		return nil, fmt.Errorf("%d files given, want at most one (usage: processes [-workers N] [file])", len(args))
-	}
 }

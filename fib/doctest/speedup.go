@@ -3,6 +3,7 @@ package doctest
 import (
 	"io"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -49,4 +50,20 @@ func timed(f func()) time.Duration {
 	start := time.Now()
 	f()
 	return time.Since(start)
+}
+
+// PerTask measures what a pool costs per task when the tasks cost nothing:
+// every line is `1`, so nearly all the time goes to reading, handing tasks
+// to workers, ordering and printing. One op is one task; it runs with one
+// worker and with one per CPU.
+func PerTask(b *testing.B, pool func(workers int, input io.Reader) bool) {
+	for _, workers := range []int{1, runtime.NumCPU()} {
+		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
+			input := strings.Repeat("1\n", b.N)
+			b.ResetTimer()
+			if !pool(workers, strings.NewReader(input)) {
+				b.Fatal("a line was rejected")
+			}
+		})
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"goinparallel/fib"
@@ -124,6 +125,42 @@ func (r *Reader) readLine() (text string, size int, err error) {
 		}
 		r.line++
 		return string(kept), size, nil
+	}
+}
+
+// Dispatch reads every line of in and hands it on: a task to tasks, for a
+// worker, and a rejected line straight to results, for the printer, so that
+// its message comes out in its place among the results. Before it hands on a
+// line, it puts a token into free, which waits while free is full: the
+// printer takes a token out for every line it prints, so free bounds how
+// many lines are between the reader and the printer. Dispatch returns at the
+// end of the input; closing tasks is the caller's part.
+func Dispatch(in io.Reader, tasks chan<- Task, results chan<- Result, free chan<- struct{}) {
+	input := NewReader(in)
+	for {
+		task, err := input.Next()
+		if err == io.EOF {
+			return
+		}
+		free <- struct{}{}
+		if err != nil {
+			results <- Result{Task: task, Err: err}
+			continue
+		}
+		tasks <- task
+	}
+}
+
+// Open opens the input the chapters' programs read: the one file named in
+// args, or stdin when args is empty.
+func Open(args []string, stdin io.Reader) (io.ReadCloser, error) {
+	switch len(args) {
+	case 0:
+		return io.NopCloser(stdin), nil
+	case 1:
+		return os.Open(args[0])
+	default:
+		return nil, fmt.Errorf("%d files given, want at most one", len(args))
 	}
 }
 
