@@ -13,17 +13,11 @@ import (
 // can be compared line for line; every pool here starts its worker
 // processes afresh, and that cost is counted.
 
-// cpuBatch is CPU-bound work for the speedup benchmark: 48 times fib(30),
-// about 4.5 ms each, so that a batch takes about a fifth of a second with one
-// worker and a second worker has plenty to share. Chapters 02 and 03 use the
-// same batch.
-var cpuBatch = strings.Repeat("30\n", 48)
-
 // BenchmarkCPU measures the batch through the pool with one worker and with
 // one per CPU, against what the machine allows: see doctest.Speedup.
 func BenchmarkCPU(b *testing.B) {
 	exe := self(b)
-	doctest.Speedup(b, cpuBatch, func(workers int, input io.Reader) {
+	doctest.Speedup(b, func(workers int, input io.Reader) {
 		pool(context.Background(), exe, workers, input, io.Discard, io.Discard)
 	})
 }
