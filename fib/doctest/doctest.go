@@ -26,6 +26,9 @@
 // With `go test ./... -update` the scripts' golden files and the README
 // sessions are rewritten from what the programs print: read the diff before
 // you commit it.
+//
+// The numbers in README.md come from benchmarks; Speedup and PerTask are
+// the measurements that chapters 02 and 03 share.
 package doctest
 
 import (
