@@ -46,11 +46,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("threads", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	workers := flags.Int("workers", runtime.NumCPU(), "number of worker goroutines")
-	if err := flags.Parse(args); err != nil {
-		return exitStatus(err)
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: threads [-workers N] [file]")
+		flags.PrintDefaults()
 	}
-	if *workers < 1 {
-		fmt.Fprintf(stderr, "threads: -workers %d: need at least one worker\n", *workers)
+	if err := flags.Parse(args); err == flag.ErrHelp {
+		return 0 // The user asked for the usage, which the flag package has printed.
+	} else if err != nil {
+		return 2
+	}
+	if *workers < 1 || *workers > lines.MaxWorkers {
+		fmt.Fprintf(stderr, "threads: -workers %d: want from 1 to %d workers\n", *workers, lines.MaxWorkers)
 		return 2
 	}
 	in, err := lines.Open(flags.Args(), stdin)
@@ -108,13 +114,4 @@ func worker(tasks <-chan lines.Task, results chan<- lines.Result) {
 		v, err := fib.Fib(t.N)
 		results <- lines.Result{Task: t, Value: v, Err: err}
 	}
-}
-
-// exitStatus turns an error from parsing flags into an exit status: 0 when
-// the user asked for help, which the flag package has printed, 2 otherwise.
-func exitStatus(err error) int {
-	if err == flag.ErrHelp {
-		return 0
-	}
-	return 2
 }

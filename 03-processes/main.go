@@ -47,17 +47,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	workers := flags.Int("workers", runtime.NumCPU(), "number of worker processes")
 	workerMode := flags.Bool("worker", false, "serve tasks on stdin as a worker process (the pool starts its workers this way)")
-	if err := flags.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: processes [-workers N] [file]")
+		flags.PrintDefaults()
+	}
+	if err := flags.Parse(args); err == flag.ErrHelp {
+		return 0 // The user asked for the usage, which the flag package has printed.
+	} else if err != nil {
 		return 2
 	}
 	if *workerMode {
 		return serve(stdin, stdout, stderr)
 	}
-	if *workers < 1 {
-		fmt.Fprintf(stderr, "processes: -workers %d: need at least one worker\n", *workers)
+	if *workers < 1 || *workers > lines.MaxWorkers {
+		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, lines.MaxWorkers)
 		return 2
 	}
 	in, err := lines.Open(flags.Args(), stdin)

@@ -59,13 +59,15 @@ func serve(in io.Reader, out, stderr io.Writer) int {
 	}
 }
 
-// parsePair reads a line "A B\n" of two decimal whole numbers.
+// parsePair reads a line of two decimal whole numbers. Any spaces, tabs and
+// line ending will do around them, so that a person can type tasks at a
+// terminal, Windows's included.
 func parsePair(line []byte) (a, b int, ok bool) {
-	first, second, found := bytes.Cut(bytes.TrimSuffix(line, []byte("\n")), []byte(" "))
-	if !found {
+	fields := bytes.Fields(line)
+	if len(fields) != 2 {
 		return 0, 0, false
 	}
-	a, errA := strconv.Atoi(string(first))
-	b, errB := strconv.Atoi(string(second))
+	a, errA := strconv.Atoi(string(fields[0]))
+	b, errB := strconv.Atoi(string(fields[1]))
 	return a, b, errA == nil && errB == nil
 }

@@ -7,18 +7,18 @@
 //	fib         N on the first line of standard input
 //
 // N is a decimal whole number from 0 to 45. Exit status: 0 when fib(N) was
-// printed, 1 when N was rejected, 2 for a usage error (no N, or more than one
-// argument). Every error is one line on standard error that names the input.
+// printed (or -h asked for the usage), 1 when N was rejected, 2 for a usage
+// error (no N, or more than one argument). Every error is one line on
+// standard error that names the input.
 package main
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"goinparallel/fib"
+	"goinparallel/fib/lines"
 )
 
 // The exit statuses, the same in every program of this repository.
@@ -35,54 +35,40 @@ func main() {
 // that it reads like main and tests need no global state. It returns the
 // exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var input string
-	switch len(args) {
-	case 0:
-		// Like Python's input(), we read one line: a user typing at a
-		// terminal gets the answer on Enter, without having to end the input.
-		line, err := firstLine(stdin)
-		if err != nil {
+	var n int
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		fmt.Fprintln(stdout, "usage: fib N, or fib with N on standard input; N is a whole number from 0 to 45")
+		return 0
+	case len(args) == 1:
+		var err error
+		if n, err = fib.Parse(args[0]); err != nil {
 			fmt.Fprintf(stderr, "fib: %v\n", err)
-			return exitUsage
+			return exitRejected
 		}
-		input = line
-	case 1:
-		input = args[0]
+	case len(args) == 0:
+		// Like Python's input(), we read one line: a user typing at a
+		// terminal gets the answer on Enter, without having to end the
+		// input. The reader is the one chapters 02 and 03 use, so a line
+		// is read the same way everywhere: spaces, a Windows line ending
+		// and blank lines before it do not matter, and a huge line is
+		// not held in memory.
+		task, err := lines.NewReader(stdin).Next()
+		switch {
+		case err == io.EOF:
+			fmt.Fprintln(stderr, "fib: no N given: standard input is empty (usage: fib N)")
+			return exitUsage
+		case err != nil:
+			fmt.Fprintf(stderr, "fib: %v\n", err)
+			return exitRejected
+		}
+		n = task.N
 	default:
 		fmt.Fprintf(stderr, "fib: %d arguments given, want one number N (usage: fib N)\n", len(args))
 		return exitUsage
-	}
-
-	n, err := fib.Parse(input)
-	if err != nil {
-		fmt.Fprintf(stderr, "fib: %v\n", err)
-		return exitRejected
 	}
 	// Parse has checked the range, so Fib cannot fail here.
 	v, _ := fib.Fib(n)
 	fmt.Fprintln(stdout, v)
 	return 0
-}
-
-// maxLine bounds how much of standard input we read: no number in range is
-// anywhere near this long, and a bound means a huge input cannot exhaust
-// memory.
-const maxLine = 4096
-
-// firstLine returns the first line of r, without its line ending. A last line
-// without a newline counts as a line.
-func firstLine(r io.Reader) (string, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64), maxLine)
-	if sc.Scan() {
-		return sc.Text(), nil
-	}
-	switch err := sc.Err(); {
-	case errors.Is(err, bufio.ErrTooLong):
-		return "", fmt.Errorf("the first line of standard input is over %d bytes long", maxLine)
-	case err != nil:
-		return "", fmt.Errorf("reading standard input: %v", err)
-	default:
-		return "", errors.New("no N given: standard input is empty (usage: fib N)")
-	}
 }

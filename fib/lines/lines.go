@@ -31,6 +31,11 @@ type Result struct {
 	Err   error
 }
 
+// MaxWorkers is the most workers a pool may have: far more than any machine
+// has CPUs, and few enough that asking for too many is a clear error rather
+// than a program that runs out of memory.
+const MaxWorkers = 256
+
 // MaxLine is the longest line, in bytes, that a Reader keeps. No number
 // that fib accepts comes anywhere near it; a longer line is rejected without
 // being held in memory.
@@ -68,6 +73,11 @@ func (r *Reader) Next() (Task, error) {
 			}
 			r.line++ // The line we failed to read.
 			return r.task(), fmt.Errorf("reading input: %w", err)
+		}
+		if r.line == 1 {
+			// Some Windows editors and PowerShell start a UTF-8 file
+			// with a byte order mark.
+			text = strings.TrimPrefix(text, "\ufeff")
 		}
 		s := strings.TrimSpace(text) // TrimSpace also drops the \r of "\r\n".
 		switch {
@@ -158,7 +168,16 @@ func Open(args []string, stdin io.Reader) (io.ReadCloser, error) {
 	case 0:
 		return io.NopCloser(stdin), nil
 	case 1:
-		return os.Open(args[0])
+		f, err := os.Open(args[0])
+		if err != nil {
+			return nil, err
+		}
+		// Opening a directory works; reading it fails. Say so now.
+		if info, err := f.Stat(); err == nil && info.IsDir() {
+			f.Close()
+			return nil, fmt.Errorf("%s is a directory, not a file", args[0])
+		}
+		return f, nil
 	default:
 		return nil, fmt.Errorf("%d files given, want at most one", len(args))
 	}

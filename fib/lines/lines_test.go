@@ -42,6 +42,7 @@ func TestReader(t *testing.T) {
 		{"blank lines keep their numbers", "\n \t\r\n2\n", []string{"line 3: ok\nn=||"}},
 		{"CRLF and padding", " 1 \r\n\t2\r\n", []string{"line 1: ok\nn=|", "line 2: ok\nn=||"}},
 		{"exit ends the input", "1\n exit \r\n2\n", []string{"line 1: ok\nn=|"}},
+		{"a byte order mark before the first line", "\ufeff3\n\ufeff4\n", []string{"line 1: ok\nn=|||", "line 2: \"\\ufeff4\" is not a whole number\n"}},
 		{"Exit is not exit", "Exit\n", []string{"line 1: \"Exit\" is not a whole number\n"}},
 		{"bad lines", "x\n-1\n", []string{"line 1: \"x\" is not a whole number\n", "line 2: \"-1\" is out of range: n must be from 0 to 45\n"}},
 		{"a line just short enough", strings.Repeat(" ", lines.MaxLine-1) + "1\n", []string{"line 1: ok\nn=|"}},
