@@ -63,11 +63,12 @@ func serve(in io.Reader, out, stderr io.Writer) int {
 // line ending will do around them, so that a person can type tasks at a
 // terminal, Windows's included.
 func parsePair(line []byte) (a, b int, ok bool) {
-	fields := bytes.Fields(line)
-	if len(fields) != 2 {
+	line = bytes.TrimSpace(line)
+	gap := bytes.IndexAny(line, " \t")
+	if gap < 0 {
 		return 0, 0, false
 	}
-	a, errA := strconv.Atoi(string(fields[0]))
-	b, errB := strconv.Atoi(string(fields[1]))
+	a, errA := strconv.Atoi(string(line[:gap]))
+	b, errB := strconv.Atoi(string(bytes.TrimSpace(line[gap:])))
 	return a, b, errA == nil && errB == nil
 }
