@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -97,32 +96,12 @@ func TestManyMoreLinesThanTheWindow(t *testing.T) {
 	}
 }
 
-// TestAnswersWhileTheInputIsOpen types numbers one at a time, like a user at
-// a terminal, and expects each answer before the next number is typed.
+// TestAnswersWhileTheInputIsOpen: each typed number is answered before the
+// next is typed, as at a terminal (see doctest.Typing).
 func TestAnswersWhileTheInputIsOpen(t *testing.T) {
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	done := make(chan bool)
-	go func() {
-		done <- pool(2, inR, outW, io.Discard)
-		outW.Close()
-	}()
-	answers := bufio.NewReader(outR)
-	for _, n := range []int{10, 20, 3} {
-		fmt.Fprintf(inW, "%d\n", n)
-		line, err := answers.ReadString('\n')
-		v, _ := fib.Fib(n)
-		if want := fmt.Sprintf("fib(%d) = %d\n", n, v); line != want || err != nil {
-			t.Fatalf("after typing %d: read %q, %v; want %q", n, line, err, want)
-		}
-	}
-	fmt.Fprintln(inW, "exit")
-	if ok := <-done; !ok {
-		t.Error("pool reported a rejected line")
-	}
-	if rest, _ := io.ReadAll(answers); len(rest) > 0 {
-		t.Errorf("unexpected output after exit: %q", rest)
-	}
+	doctest.Typing(t, func(in io.Reader, out io.Writer) bool {
+		return pool(2, in, out, io.Discard)
+	})
 }
 
 // TestNoGoroutineOutlivesThePool checks that when pool returns, its workers

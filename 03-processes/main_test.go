@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -88,29 +87,12 @@ func TestRandomBatches(t *testing.T) {
 	}
 }
 
-// TestAnswersWhileTheInputIsOpen types numbers one at a time and expects each
-// answer before the next number is typed: nothing waits in a buffer.
+// TestAnswersWhileTheInputIsOpen: each typed number is answered before the
+// next is typed, as at a terminal (see doctest.Typing).
 func TestAnswersWhileTheInputIsOpen(t *testing.T) {
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	done := make(chan bool)
-	go func() {
-		done <- pool(context.Background(), self(t), 2, inR, outW, io.Discard)
-		outW.Close()
-	}()
-	answers := bufio.NewReader(outR)
-	for _, n := range []int{10, 20, 3, 1} {
-		fmt.Fprintf(inW, "%d\n", n)
-		line, err := answers.ReadString('\n')
-		v, _ := fib.Fib(n)
-		if want := fmt.Sprintf("fib(%d) = %d\n", n, v); line != want || err != nil {
-			t.Fatalf("after typing %d: read %q, %v; want %q", n, line, err, want)
-		}
-	}
-	inW.Close()
-	if ok := <-done; !ok {
-		t.Error("pool reported a rejected line")
-	}
+	doctest.Typing(t, func(in io.Reader, out io.Writer) bool {
+		return pool(context.Background(), self(t), 2, in, out, io.Discard)
+	})
 }
 
 // TestWorkerCannotStart: if no worker process can start, every line still
