@@ -9,14 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"goinparallel/fib/doctest"
 )
-
-var program = doctest.Program{Name: "subprocess", Main: main, Dir: "01-subprocess"}
-
-func TestMain(m *testing.M)    { doctest.Main(m, program) }
-func TestScripts(t *testing.T) { doctest.Run(t, program) }
 
 // TestPrintedStatementsAreExecuted checks that every statement section
 // prints is the source text of the statement that follows the call, so the

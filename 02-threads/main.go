@@ -10,10 +10,13 @@
 // prints fib(n) = value for each, in input order. A line that is not a
 // number from 0 to 45 gets one line on standard error, and the rest of the
 // input is still answered. Exit status: 0 when every line was answered, 1
-// when any line was rejected, 2 for a usage error.
+// when a line was rejected or the results could not be written, 2 for a
+// usage error.
 package main
 
 import (
+	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -22,18 +25,21 @@ import (
 	"sync"
 
 	"goinparallel/fib"
-	"goinparallel/fib/lines"
 )
 
-// window bounds how many lines may be read but not yet printed. Without it, a
-// slow first task would let the reader run ahead and keep every later result
-// in memory until the first one is printed.
-const window = 1024
+// maxWorkers is the most workers a pool may have: far more than any machine
+// has CPUs, and few enough that asking for too many is a clear error rather
+// than a program that runs out of memory. Chapters 02 and 03 share it.
+const maxWorkers = 256
 
-// queue is the buffer of the tasks and results channels. A buffer lets the
-// reader, the workers and the printer each run for a while without waiting
-// for the others to take a turn; on trivial tasks it cuts the pool's cost
-// per task from about 520 ns unbuffered to under 300 ns (see README).
+// inFlight bounds how many lines may be read but not yet printed. Without a
+// bound, a slow first line would let the reader run ahead and keep every
+// later result in memory until the first one is printed.
+const inFlight = 1024
+
+// queue is the buffer of the channel of tasks. A buffer lets the reader and
+// the workers each run for a while without waiting for the other to take a
+// turn, which makes the pool cheaper per task (see README).
 const queue = 256
 
 func main() {
@@ -55,63 +61,169 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else if err != nil {
 		return 2
 	}
-	if *workers < 1 || *workers > lines.MaxWorkers {
-		fmt.Fprintf(stderr, "threads: -workers %d: want from 1 to %d workers\n", *workers, lines.MaxWorkers)
+	if *workers < 1 || *workers > maxWorkers {
+		fmt.Fprintf(stderr, "threads: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
 	}
-	in, err := lines.Open(flags.Args(), stdin)
+	in, err := fib.Open(flags.Args(), stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "threads: %v\n", err)
 		return 2
 	}
 	defer in.Close()
-	if pool(*workers, in, stdout, stderr) {
-		return 0
+
+	allAnswered, err := pool(*workers, in, stdout, stderr)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "threads: writing results: %v\n", err)
+		return 1
+	case !allAnswered:
+		return 1
 	}
-	return 1
+	return 0
 }
 
-// pool answers every line of in with the given number of workers and
-// reports whether every line was answered. It has three kinds of goroutine,
-// like the Python tutorial's diagram: this one reads the input, the workers
-// compute, and one printer prints. It returns only when all of them are
-// done.
-func pool(workers int, in io.Reader, stdout, stderr io.Writer) bool {
-	tasks := make(chan lines.Task, queue)
-	results := make(chan lines.Result, queue)
-	// A token in free stands for a line read but not printed yet: we put one
-	// in before we hand a line on, and the printer takes one out after it
-	// prints a line, so no more than window lines are ever in between.
-	free := make(chan struct{}, window)
+// A task is one number for a worker, with the channel that takes its result.
+// That channel has room for exactly one result, so the worker never waits to
+// send it: it is a future, a result that will be there.
+type task struct {
+	line   fib.Line
+	result chan<- result
+}
+
+// A result is what the printer prints for one line: the text of the answer,
+// which the worker formats, or the error that rejected the line.
+type result struct {
+	line fib.Line
+	text string
+	err  error
+}
+
+// pool answers every line of in with the given number of workers, like
+// Python's Executor.map: results in the order of the lines, computed in any
+// order. It reports whether every line was answered, and the error that
+// stopped it writing to stdout, if any. It has three kinds of goroutine, as
+// in the Python tutorial's diagram: this one reads the input, the workers
+// compute, and one printer prints. It returns only when all are done.
+func pool(workers int, in io.Reader, stdout, stderr io.Writer) (allAnswered bool, err error) {
+	// A printer that cannot write stops the pool, through ctx: nobody would
+	// see the rest of the results.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	tasks := make(chan task, queue)
+	// The reader sends the printer each line's future, in input order, and
+	// the printer waits on each in turn: that is all it takes to print in
+	// input order. A full channel of futures stops the reader, so it is
+	// also the bound on lines read but not yet printed.
+	futures := make(chan (<-chan result), inFlight)
 
 	var running sync.WaitGroup
 	for range workers {
-		running.Go(func() { worker(tasks, results) })
+		running.Go(func() { worker(ctx, tasks) })
 	}
-	allOK := make(chan bool)
+	type outcome struct {
+		allAnswered bool
+		err         error
+	}
+	printed := make(chan outcome, 1)
 	go func() {
-		allOK <- lines.Print(stdout, stderr, results, func() { <-free })
+		allAnswered, err := printInOrder(futures, stdout, stderr)
+		if err != nil {
+			// Stop the reader and the workers, and take what the reader
+			// still sends, so that it never waits for a printer that has
+			// stopped.
+			cancel()
+			for range futures {
+			}
+		}
+		printed <- outcome{allAnswered, err}
 	}()
 
-	// The main goroutine reads the input and hands each line on: a number
-	// to the workers, a rejected line straight to the printer, so that its
-	// message comes out in its place among the results.
-	lines.Dispatch(in, tasks, results, free)
+	read(ctx, in, tasks, futures)
 
 	// Shutting down is the Go idiom, where the Python tutorial sent one
-	// "exit" per thread: closing tasks ends each worker's range loop; when
-	// the last worker is done, nobody sends results any more, so we close it,
-	// which ends the printer; and we wait for the printer's answer.
+	// "exit" per thread: closing tasks ends each worker's range loop, and
+	// closing futures ends the printer's, once it has printed every line.
 	close(tasks)
+	close(futures)
 	running.Wait()
-	close(results)
-	return <-allOK
+	p := <-printed
+	return p.allAnswered, p.err
+}
+
+// read reads every line of in and hands it on: a number to the workers, as a
+// task, and every line's future to the printer. A rejected line's future
+// holds its error at once, so that its message comes out in its place among
+// the results. read returns at the end of the input, or when ctx is done.
+func read(ctx context.Context, in io.Reader, tasks chan<- task, futures chan<- (<-chan result)) {
+	input := fib.NewReader(in)
+	for ctx.Err() == nil {
+		line, err := input.Next()
+		if err == io.EOF {
+			return
+		}
+		future := make(chan result, 1)
+		futures <- future // Waits while inFlight lines are unprinted.
+		if err != nil {
+			future <- result{line: line, err: err}
+			continue
+		}
+		tasks <- task{line: line, result: future}
+	}
 }
 
 // worker computes fib for every task it receives, until tasks is closed.
-func worker(tasks <-chan lines.Task, results chan<- lines.Result) {
+// Once ctx is done, it only drains tasks: nobody will print the results.
+func worker(ctx context.Context, tasks <-chan task) {
 	for t := range tasks {
-		v, err := fib.Fib(t.N)
-		results <- lines.Result{Task: t, Value: v, Err: err}
+		if ctx.Err() != nil {
+			continue
+		}
+		v, _ := fib.Fib(t.line.N) // The reader has checked that N is in range.
+		t.result <- result{line: t.line, text: fmt.Sprintf("fib(%d) = %d\n", t.line.N, v)}
 	}
+}
+
+// printInOrder waits on each future in turn and prints its result: fib(N) =
+// value on stdout, a rejected line on stderr. It returns when futures is
+// closed, or when stdout fails, and reports whether every line was answered.
+func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (allAnswered bool, err error) {
+	// Writing stdout through a buffer saves a system call per line. We flush
+	// whenever we would wait, so that a user typing numbers sees each answer
+	// at once, and before we write stderr, so that in a terminal a message
+	// appears in its place among the results.
+	out := bufio.NewWriter(stdout)
+	allAnswered = true
+	for {
+		future, open := receiveOrFlush(futures, out)
+		if !open {
+			break
+		}
+		r, _ := receiveOrFlush(future, out)
+		if r.err != nil {
+			allAnswered = false
+			out.Flush()
+			fmt.Fprintf(stderr, "line %d: %v\n", r.line.Number, r.err)
+			continue
+		}
+		// A failed write, now or in an earlier flush, shows here: a
+		// bufio.Writer keeps its first error.
+		if _, err := out.WriteString(r.text); err != nil {
+			return allAnswered, err
+		}
+	}
+	return allAnswered, out.Flush()
+}
+
+// receiveOrFlush receives from ch. When nothing is there yet, it first
+// flushes out, so that what is printed is seen while we wait.
+func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool) {
+	select {
+	case value, open = <-ch:
+	default:
+		out.Flush()
+		value, open = <-ch
+	}
+	return value, open
 }

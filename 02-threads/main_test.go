@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -10,19 +11,17 @@ import (
 	"time"
 
 	"goinparallel/fib"
-	"goinparallel/fib/doctest"
+	"goinparallel/fib/fibtest"
 )
-
-var program = doctest.Program{Name: "threads", Main: main, Dir: "02-threads"}
-
-func TestMain(m *testing.M)    { doctest.Main(m, program) }
-func TestScripts(t *testing.T) { doctest.Run(t, program) }
 
 // runPool runs the pool on input and returns what it printed.
 func runPool(t *testing.T, workers int, input string) (stdout, stderr string, ok bool) {
 	t.Helper()
 	var out, errOut strings.Builder
-	ok = pool(workers, strings.NewReader(input), &out, &errOut)
+	ok, err := pool(workers, strings.NewReader(input), &out, &errOut)
+	if err != nil {
+		t.Fatalf("pool: %v", err)
+	}
 	return out.String(), errOut.String(), ok
 }
 
@@ -88,19 +87,20 @@ func TestShutdownWithWorkInFlight(t *testing.T) {
 // TestManyMoreLinesThanTheWindow sends far more lines than the window of
 // lines in flight, with a slow line first that holds all the others back.
 func TestManyMoreLinesThanTheWindow(t *testing.T) {
-	input := "27\n" + strings.Repeat("2\n", 5*window)
+	input := "27\n" + strings.Repeat("2\n", 5*inFlight)
 	stdout, _, ok := runPool(t, 2, input)
-	want := "fib(27) = 196418\n" + strings.Repeat("fib(2) = 1\n", 5*window)
+	want := "fib(27) = 196418\n" + strings.Repeat("fib(2) = 1\n", 5*inFlight)
 	if stdout != want || !ok {
 		t.Errorf("got ok=%v and %d bytes of output, want %d", ok, len(stdout), len(want))
 	}
 }
 
 // TestAnswersWhileTheInputIsOpen: each typed number is answered before the
-// next is typed, as at a terminal (see doctest.Typing).
+// next is typed, as at a terminal (see fibtest.Typing).
 func TestAnswersWhileTheInputIsOpen(t *testing.T) {
-	doctest.Typing(t, func(in io.Reader, out io.Writer) bool {
-		return pool(2, in, out, io.Discard)
+	fibtest.Typing(t, func(in io.Reader, out io.Writer) bool {
+		ok, err := pool(2, in, out, io.Discard)
+		return ok && err == nil
 	})
 }
 
@@ -118,5 +118,41 @@ func TestNoGoroutineOutlivesThePool(t *testing.T) {
 	if after := runtime.NumGoroutine(); after > before {
 		buf := make([]byte, 1<<16)
 		t.Errorf("%d goroutines before the pool, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// failingWriter accepts limit bytes, then fails every write, as a full disk
+// or a closed stdout does.
+type failingWriter struct{ limit int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.limit {
+		n := w.limit
+		w.limit = 0
+		return n, errors.New("no space left on device")
+	}
+	w.limit -= len(p)
+	return len(p), nil
+}
+
+// endless is an input that never ends: a line of 1 after another.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = "1\n"[i%2]
+	}
+	return len(p) &^ 1, nil
+}
+
+// TestOutputThatCannotBeWritten: when stdout fails, the program says so in
+// one line and exits 1, and the pool stops, even on input that never ends.
+func TestOutputThatCannotBeWritten(t *testing.T) {
+	for _, input := range []io.Reader{strings.NewReader(strings.Repeat("20\n", 10000)), endless{}} {
+		var errOut strings.Builder
+		status := run([]string{"-workers", "2"}, input, &failingWriter{limit: 5000}, &errOut)
+		if want := "threads: writing results: no space left on device\n"; status != 1 || errOut.String() != want {
+			t.Errorf("%T: status %d, stderr %q; want 1, %q", input, status, errOut.String(), want)
+		}
 	}
 }

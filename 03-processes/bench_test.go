@@ -1,33 +1,41 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"io"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"goinparallel/fib/doctest"
+	"goinparallel/fib/fibtest"
 )
 
 // The benchmarks are chapter 02's, on the same work, so that the two pools
 // can be compared line for line; every pool here starts its worker
 // processes afresh, and that cost is counted.
 
+// benchPool returns a pool of worker processes that discards its output.
+func benchPool(b *testing.B, workers int) pool {
+	return pool{self: self(b), workers: workers, timeout: defaultTimeout, stderr: io.Discard}
+}
+
 // BenchmarkCPU measures the batch through the pool with one worker and with
-// one per CPU, against what the machine allows: see doctest.Speedup.
+// one per CPU, against what the machine allows: see fibtest.Speedup.
 func BenchmarkCPU(b *testing.B) {
-	exe := self(b)
-	doctest.Speedup(b, func(workers int, input io.Reader) {
-		pool(context.Background(), exe, workers, input, io.Discard, io.Discard)
+	fibtest.Speedup(b, func(workers int, input io.Reader) {
+		benchPool(b, workers).run(context.Background(), input, io.Discard)
 	})
 }
 
-// BenchmarkTrivial measures what the pool itself costs per task: see
-// doctest.PerTask.
+// BenchmarkTrivial measures what the pool itself costs per line, against a
+// plain loop: see fibtest.PerTask.
 func BenchmarkTrivial(b *testing.B) {
-	exe := self(b)
-	doctest.PerTask(b, func(workers int, input io.Reader) bool {
-		return pool(context.Background(), exe, workers, input, io.Discard, io.Discard)
+	fibtest.PerTask(b, func(workers int, input io.Reader) bool {
+		allAnswered, err := benchPool(b, workers).run(context.Background(), input, io.Discard)
+		return allAnswered && err == nil
 	})
 }
 
@@ -35,10 +43,63 @@ func BenchmarkTrivial(b *testing.B) {
 // single trivial task: starting the worker process, one round trip through
 // its pipes, and waiting for it to exit. Chapter 02's pool has no such cost.
 func BenchmarkOneTask(b *testing.B) {
-	exe := self(b)
 	for b.Loop() {
-		if !pool(context.Background(), exe, 1, strings.NewReader("1\n"), io.Discard, io.Discard) {
-			b.Fatal("the line was rejected")
+		allAnswered, err := benchPool(b, 1).run(context.Background(), strings.NewReader("1\n"), io.Discard)
+		if !allAnswered || err != nil {
+			b.Fatal("the line was not answered")
 		}
 	}
+}
+
+// BenchmarkSuddenSwitch runs this program and chapter 02's, which hands out
+// one task at a time, on thousands of quick lines followed by dozens of
+// slow ones, and reports how long this one takes against chapter 02, in all
+// and until the first slow answer. The two take turns, so that a machine
+// whose speed drifts affects both alike.
+func BenchmarkSuddenSwitch(b *testing.B) {
+	threads := filepath.Join(b.TempDir(), "threads")
+	if out, err := exec.Command("go", "build", "-o", threads, "goinparallel/02-threads").CombinedOutput(); err != nil {
+		b.Fatalf("building chapter 02: %v\n%s", err, out)
+	}
+	input := strings.Repeat("1\n", 2000) + strings.Repeat("36\n", 64)
+	var ours, theirs [2]time.Duration // in all, and until the first slow answer
+	for b.Loop() {
+		for _, run := range []struct {
+			program string
+			times   *[2]time.Duration
+		}{{self(b), &ours}, {threads, &theirs}} {
+			total, first := timeRun(b, run.program, input, "fib(36)")
+			run.times[0] += total
+			run.times[1] += first
+		}
+	}
+	b.ReportMetric(float64(ours[0])/float64(theirs[0]), "x-total-of-02")
+	b.ReportMetric(float64(ours[1])/float64(theirs[1]), "x-first-slow-of-02")
+	b.ReportMetric(float64(ours[0].Milliseconds())/float64(b.N), "ms-total")
+	b.ReportMetric(float64(ours[1].Milliseconds())/float64(b.N), "ms-first-slow")
+}
+
+// timeRun runs program with two workers on input and returns how long it
+// took in all, and until it printed a line that starts with marker.
+func timeRun(b *testing.B, program, input, marker string) (total, first time.Duration) {
+	cmd := exec.Command(program, "-workers", "2")
+	cmd.Stdin = strings.NewReader(input)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	for lines.Scan() {
+		if first == 0 && strings.HasPrefix(lines.Text(), marker) {
+			first = time.Since(start)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start), first
 }

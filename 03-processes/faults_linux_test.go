@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"goinparallel/fib"
 )
 
 // These tests kill real worker processes and the pool itself, and check by
@@ -94,40 +95,30 @@ func busyWorker(t *testing.T, ppid int, skip ...int) int {
 	return pid
 }
 
-// startPool runs the pool in this process with input from a pipe that the
+// startPool runs a pool in this process with input from a pipe that the
 // test writes, and returns the pipe and a channel that delivers the outcome.
-func startPool(t *testing.T, workers int) (io.WriteCloser, <-chan outcome) {
+func startPool(t *testing.T, p pool) (io.WriteCloser, <-chan outcome) {
 	inR, inW := io.Pipe()
 	done := make(chan outcome, 1)
-	go func() {
-		var stdout strings.Builder
-		var stderr lockedWriter
-		ok := pool(context.Background(), self(t), workers, inR, &stdout, &stderr)
-		status := 0
-		if !ok {
-			status = 1
-		}
-		done <- outcome{stdout.String(), stderr.String(), status}
-	}()
+	go func() { done <- runPool(t, p, inR) }()
 	return inW, done
 }
 
-// TestKilledWorkerTaskIsRetried kills a worker process in the middle of a
-// task: the pool reports it, starts a new worker, and the task is answered.
+// TestKilledWorkerTaskIsRetried kills a worker process from outside in the
+// middle of a task: the pool reports it, starts a new worker, and the task
+// is answered.
 func TestKilledWorkerTaskIsRetried(t *testing.T) {
-	input, done := startPool(t, 1)
+	input, done := startPool(t, pool{workers: 1})
 	fmt.Fprintln(input, "37")
 	victim := busyWorker(t, os.Getpid())
 	syscall.Kill(victim, syscall.SIGKILL)
 	fmt.Fprintln(input, "10")
 	input.Close()
-	got := <-done
 	want := outcome{
 		Stdout: "fib(37) = 24157817\nfib(10) = 55\n",
 		Stderr: "processes: a worker process died (signal: killed) while computing fib(37) for line 1; trying again in a new worker process\n",
-		Status: 0,
 	}
-	if got != want {
+	if got := <-done; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 	if kids := children(os.Getpid()); len(kids) > 0 {
@@ -135,24 +126,43 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	}
 }
 
-// TestTaskFailsAfterTwoDeaths kills the worker computing a task, then its
-// replacement: the task fails with a message in its place, the next line is
-// still answered, and the exit status is non-zero.
-func TestTaskFailsAfterTwoDeaths(t *testing.T) {
-	input, done := startPool(t, 1)
-	fmt.Fprintln(input, "45")
-	fmt.Fprintln(input, "10")
-	first := busyWorker(t, os.Getpid())
-	syscall.Kill(first, syscall.SIGKILL)
-	second := busyWorker(t, os.Getpid(), first)
-	syscall.Kill(second, syscall.SIGKILL)
+// TestStoppedWorker stops a worker process in the middle of a task, as
+// SIGSTOP or a debugger does: at the deadline the pool kills it, says so, and
+// tries the task again in a new worker, while the other worker answers the
+// other lines.
+func TestStoppedWorker(t *testing.T) {
+	input, done := startPool(t, pool{workers: 2, timeout: time.Second})
+	fmt.Fprintln(input, "36")
+	victim := busyWorker(t, os.Getpid())
+	syscall.Kill(victim, syscall.SIGSTOP)
+	fmt.Fprint(input, "10\n20\n")
 	input.Close()
-	got := <-done
 	want := outcome{
-		Stdout: "fib(10) = 55\n",
-		Stderr: "processes: a worker process died (signal: killed) while computing fib(45) for line 1; trying again in a new worker process\n" +
-			"processes: a worker process died (signal: killed) while computing fib(45) for line 1; that is 2 deaths, giving up on it\n" +
-			"line 1: fib(45) failed: 2 worker processes died computing it\n",
+		Stdout: "fib(36) = 14930352\nfib(10) = 55\nfib(20) = 6765\n",
+		Stderr: "processes: a worker process was stopped after 1s computing fib(36) for line 1; trying again in a new worker process\n",
+	}
+	if got := <-done; got != want {
+		t.Errorf("got  %+v\nwant %+v", got, want)
+	}
+	if alive(victim) {
+		t.Errorf("the stopped worker process %d is still there", victim)
+	}
+}
+
+// TestBrokenWorker: a worker that answers with nonsense is stopped and
+// replaced like one that died, and nothing hangs.
+func TestBrokenWorker(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "broken-worker")
+	script := "#!/bin/sh\necho nonsense\nexec cat >/dev/null\n"
+	if err := os.WriteFile(broken, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got := runPool(t, pool{self: broken, workers: 1}, strings.NewReader("7\n"))
+	const stopped = "processes: a worker process was stopped for sending a line that is not the next answer while computing fib(7) for line 1; "
+	want := outcome{
+		Stderr: stopped + "trying again in a new worker process\n" +
+			stopped + "giving up on it\n" +
+			"line 1: fib(7) failed in 2 worker processes\n",
 		Status: 1,
 	}
 	if got != want {
@@ -164,13 +174,12 @@ func TestTaskFailsAfterTwoDeaths(t *testing.T) {
 }
 
 // startProgram runs the program as a process of its own, in a new process
-// group as a shell would, with two workers busy on long tasks. It returns
-// the command, the worker processes' ids and the program's stderr.
-func startProgram(t *testing.T) (*exec.Cmd, []int, *strings.Builder) {
-	cmd := exec.Command(self(t), "-workers", "2")
+// group as a shell would, and returns it with the pipe to its stdin.
+func startProgram(t *testing.T, stdout io.Writer, args ...string) (*exec.Cmd, io.WriteCloser, *lockedWriter) {
+	cmd := exec.Command(self(t), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := new(lockedWriter)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -179,37 +188,95 @@ func startProgram(t *testing.T) (*exec.Cmd, []int, *strings.Builder) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	// Two long tasks keep both workers busy, and the open input keeps the
-	// pool waiting for more.
-	fmt.Fprint(stdin, "45\n45\n")
-	first := busyWorker(t, cmd.Process.Pid)
-	second := busyWorker(t, cmd.Process.Pid, first)
-	t.Cleanup(func() { stdin.Close() })
-	return cmd, []int{first, second}, &stderr
+	return cmd, stdin, stderr
 }
 
-// TestSignals interrupts the program the ways a user does: Ctrl-C, which a
-// terminal sends to the whole process group, workers included, and SIGTERM
-// to the pool alone. The pool must stop promptly, with status 130, without
-// taking its workers' deaths for faults, and leave no worker behind.
+// workersOf returns the process ids of the worker processes of the program
+// cmd, once there are n of them.
+func workersOf(t *testing.T, cmd *exec.Cmd, n int) []int {
+	var pids []int
+	waitFor(t, fmt.Sprintf("%d workers have started", n), func() bool {
+		pids = nil
+		for _, p := range children(cmd.Process.Pid) {
+			pids = append(pids, p.pid)
+		}
+		return len(pids) == n
+	})
+	return pids
+}
+
+// blockedWriting waits until a thread of process pid is blocked writing to
+// a pipe, as the kernel tells in /proc/PID/task/TID/wchan.
+func blockedWriting(t *testing.T, pid int) {
+	waitFor(t, "the pool is blocked writing its output", func() bool {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
+		for _, task := range tasks {
+			if wchan, _ := os.ReadFile(task); strings.HasSuffix(string(wchan), "pipe_write") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestSignals interrupts the program the ways a user does, whatever it is
+// waiting on: Ctrl-C, which a terminal sends to the whole process group,
+// and SIGTERM to the pool alone; with both workers busy, with a worker
+// stopped, and with standard output blocked by a reader that has stopped
+// reading. The pool must end with status 130, say only that it was
+// interrupted, and leave no worker behind.
 func TestSignals(t *testing.T) {
+	ctrlC := func(pid int) { syscall.Kill(-pid, syscall.SIGINT) }
+	term := func(pid int) { syscall.Kill(pid, syscall.SIGTERM) }
+	busy := func(t *testing.T, cmd *exec.Cmd, stdin io.Writer) []int {
+		fmt.Fprint(stdin, "45\n45\n") // Both workers busy; more input may come.
+		first := busyWorker(t, cmd.Process.Pid)
+		return []int{first, busyWorker(t, cmd.Process.Pid, first)}
+	}
+	stopped := func(t *testing.T, cmd *exec.Cmd, stdin io.Writer) []int {
+		fmt.Fprint(stdin, "45\n")
+		victim := busyWorker(t, cmd.Process.Pid)
+		syscall.Kill(victim, syscall.SIGSTOP)
+		return workersOf(t, cmd, 2)
+	}
+	blocked := func(t *testing.T, cmd *exec.Cmd, stdin io.Writer) []int {
+		workers := workersOf(t, cmd, 2)
+		go func() { // Far more answers than a pipe holds.
+			fmt.Fprint(stdin, strings.Repeat("1\n", 100_000))
+		}()
+		blockedWriting(t, cmd.Process.Pid)
+		return workers
+	}
 	tests := []struct {
-		name string
-		send func(pid int) error
+		name  string
+		setup func(t *testing.T, cmd *exec.Cmd, stdin io.Writer) []int
+		send  func(pid int)
 	}{
-		{"Ctrl-C: SIGINT to the process group", func(pid int) error { return syscall.Kill(-pid, syscall.SIGINT) }},
-		{"SIGTERM to the pool", func(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }},
+		{"Ctrl-C, workers busy", busy, ctrlC},
+		{"SIGTERM, workers busy", busy, term},
+		{"Ctrl-C, a worker stopped", stopped, ctrlC},
+		{"SIGTERM, a worker stopped", stopped, term},
+		{"Ctrl-C, stdout blocked", blocked, ctrlC},
+		{"SIGTERM, stdout blocked", blocked, term},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd, workers, stderr := startProgram(t)
-			start := time.Now()
-			if err := tt.send(cmd.Process.Pid); err != nil {
+			outR, outW, err := os.Pipe()
+			if err != nil {
 				t.Fatal(err)
 			}
-			cmd.Wait()
-			if elapsed := time.Since(start); elapsed > 10*time.Second {
-				t.Errorf("the pool took %v to stop", elapsed)
+			defer outR.Close()
+			cmd, stdin, stderr := startProgram(t, outW, "-workers", "2")
+			outW.Close()
+			defer stdin.Close()
+			workers := tt.setup(t, cmd, stdin)
+			tt.send(cmd.Process.Pid)
+			exited := make(chan struct{})
+			go func() { cmd.Wait(); close(exited) }()
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second): // Only a hang takes this long.
+				t.Fatal("the pool did not end")
 			}
 			if got := cmd.ProcessState.ExitCode(); got != 130 {
 				t.Errorf("exit status %d, want 130", got)
@@ -226,56 +293,35 @@ func TestSignals(t *testing.T) {
 	}
 }
 
-// TestPoolKilled kills the pool with SIGKILL, which it cannot catch: its
-// workers see their input end and exit on their own, after the task in hand.
+// TestPoolKilled kills the pool with SIGKILL, which it cannot catch, while
+// its workers compute slow tasks that came after many quick ones. Each
+// worker holds at most one slow task, and writes what it has before it
+// starts one: so it finds that the pool is gone, and exits, after the task
+// in hand, not after every slow task of the input. SIGHUP and SIGQUIT sent
+// to the pool alone end it the same way.
 func TestPoolKilled(t *testing.T) {
-	cmd := exec.Command(self(t), "-workers", "2")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// One worker computes a task of a few tenths of a second; the other
-	// starts with a trivial one and then waits for more.
-	fmt.Fprint(stdin, "36\n1\n")
-	busy := busyWorker(t, cmd.Process.Pid)
-	var workers []int
-	waitFor(t, "both workers have started", func() bool {
-		workers = nil
-		for _, p := range children(cmd.Process.Pid) {
-			workers = append(workers, p.pid)
-		}
-		return len(workers) == 2
-	})
-	cmd.Process.Kill()
-	cmd.Wait()
-	stdin.Close()
-	for _, pid := range workers {
-		waitFor(t, fmt.Sprintf("worker %d (busy: %v) has exited", pid, pid == busy), func() bool { return !alive(pid) })
-	}
-}
+	// How long one slow task takes in this build (slower under -race).
+	start := time.Now()
+	fib.Fib(38)
+	oneTask := time.Since(start)
 
-// TestBrokenWorker: a worker that answers with nonsense is stopped and
-// replaced like one that died, and nothing hangs.
-func TestBrokenWorker(t *testing.T) {
-	broken := filepath.Join(t.TempDir(), "broken-worker")
-	script := "#!/bin/sh\necho nonsense\nexec cat >/dev/null\n"
-	if err := os.WriteFile(broken, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var stdout strings.Builder
-	var stderr lockedWriter
-	ok := pool(context.Background(), broken, 1, strings.NewReader("7\n"), &stdout, &stderr)
-	const stopped = "processes: a worker process was stopped for sending a line that is not the next answer while computing fib(7) for line 1; "
-	want := stopped + "trying again in a new worker process\n" +
-		stopped + "that is 2 deaths, giving up on it\n" +
-		"line 1: fib(7) failed: 2 worker processes died computing it\n"
-	if ok || stdout.String() != "" || stderr.String() != want {
-		t.Errorf("ok = %v, stdout = %q, stderr:\n%s\nwant ok = false, no stdout, stderr:\n%s", ok, stdout.String(), stderr.String(), want)
-	}
-	if kids := children(os.Getpid()); len(kids) > 0 {
-		t.Errorf("worker processes left after the pool returned: %v", kids)
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGHUP, syscall.SIGQUIT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd, stdin, _ := startProgram(t, io.Discard, "-workers", "2")
+			// Were each worker to compute all of its share, it would take
+			// ten times as long as one slow task.
+			fmt.Fprint(stdin, strings.Repeat("1\n", 2000)+strings.Repeat("38\n", 20))
+			first := busyWorker(t, cmd.Process.Pid)
+			workers := []int{first, busyWorker(t, cmd.Process.Pid, first)}
+			killed := time.Now()
+			cmd.Process.Signal(sig)
+			cmd.Wait()
+			for _, pid := range workers {
+				waitFor(t, fmt.Sprintf("worker %d has exited", pid), func() bool { return !alive(pid) })
+			}
+			if took := time.Since(killed); took > 3*oneTask+2*time.Second {
+				t.Errorf("the workers took %v to stop after the pool died, where one task takes %v", took, oneTask)
+			}
+		})
 	}
 }

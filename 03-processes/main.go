@@ -5,18 +5,21 @@
 //
 // Usage:
 //
-//	processes [-workers N] [file]
+//	processes [-workers N] [-timeout D] [file]
 //
 // The pool starts N copies of its own executable with the flag -worker and
 // talks to each over its standard input and output, one line per task and
-// one per answer (see worker.go). A worker process that dies is reported on
-// standard error and replaced, and the task it held is tried once more. Exit
-// status: 0 when every line was answered, 1 when any line was rejected or
-// failed, 2 for a usage error, 130 when interrupted (Ctrl-C or SIGTERM).
+// one per answer (see worker.go). A worker process that dies, or takes
+// longer than D on one task, is reported on standard error and replaced,
+// and its task is tried once more. Exit status: 0 when every line was
+// answered, 1 when a line was rejected or failed or the results could not
+// be written, 2 for a usage error, 130 when interrupted (Ctrl-C or SIGTERM).
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,16 +28,31 @@ import (
 	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
-	"goinparallel/fib/lines"
+	"goinparallel/fib"
 )
 
-// window and queue are chapter 02's: how many lines may be read but not yet
-// printed, and the buffer of the tasks and results channels.
-const (
-	window = 1024
-	queue  = 256
-)
+// maxWorkers is the most workers a pool may have: far more than any machine
+// has CPUs, and few enough that asking for too many is a clear error rather
+// than a program that runs out of memory. Chapters 02 and 03 share it.
+const maxWorkers = 256
+
+// inFlight bounds how many lines may be read but not yet printed. Without a
+// bound, a slow first line would let the reader run ahead and keep every
+// later result in memory until the first one is printed.
+const inFlight = 1024
+
+// queue is the buffer of the channel of tasks. A buffer lets the reader and
+// the workers each run for a while without waiting for the other to take a
+// turn, which makes the pool cheaper per task (see README).
+const queue = 256
+
+// defaultTimeout is how long a worker process may take over one task before
+// the pool stops it: twenty times what fib(45), the slowest task there is,
+// takes on the machine in README's Measurements, so that no valid task
+// trips it on a slow machine, while a stuck worker is still found.
+const defaultTimeout = 2 * time.Minute
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -46,9 +64,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("processes", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	workers := flags.Int("workers", runtime.NumCPU(), "number of worker processes")
+	timeout := flags.Duration("timeout", defaultTimeout, "how long a worker process may take over one task")
 	workerMode := flags.Bool("worker", false, "serve tasks on stdin as a worker process (the pool starts its workers this way)")
 	flags.Usage = func() {
-		fmt.Fprintln(stderr, "usage: processes [-workers N] [file]")
+		fmt.Fprintln(stderr, "usage: processes [-workers N] [-timeout D] [file]")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err == flag.ErrHelp {
@@ -57,13 +76,23 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *workerMode {
+		// A worker takes nothing but its tasks on stdin: anything more is
+		// a mistake, such as -worker typed for -workers.
+		if flags.NFlag() > 1 || flags.NArg() > 0 {
+			fmt.Fprintln(stderr, "processes: -worker takes no other flag or argument (did you mean -workers N?)")
+			return 2
+		}
 		return serve(stdin, stdout, stderr)
 	}
-	if *workers < 1 || *workers > lines.MaxWorkers {
-		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, lines.MaxWorkers)
+	if *workers < 1 || *workers > maxWorkers {
+		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
 	}
-	in, err := lines.Open(flags.Args(), stdin)
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "processes: -timeout %v: want a duration above zero, such as 30s or 2m\n", *timeout)
+		return 2
+	}
+	in, err := fib.Open(flags.Args(), stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "processes: %v\n", err)
 		return 2
@@ -79,63 +108,207 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	// Ctrl-C in a terminal sends SIGINT to the pool and to its workers, which
-	// ignore it (see serve): the pool stops them itself, so that it can tell
-	// a shutdown from a worker that died.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C and SIGTERM cancel ctx, and the pool stops its workers itself.
+	// (Ctrl-C never reaches the workers: see startWorker.)
+	interrupted, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ok := pool(ctx, self, *workers, in, stdout, stderr)
+	p := pool{self: self, workers: *workers, timeout: *timeout, stderr: stderr}
+	allAnswered, err := p.run(interrupted, in, stdout)
 	switch {
-	case ctx.Err() != nil:
+	case interrupted.Err() != nil:
 		fmt.Fprintln(stderr, "processes: interrupted; the workers are stopped")
 		return 130
-	case !ok:
+	case err != nil:
+		fmt.Fprintf(stderr, "processes: writing results: %v\n", err)
+		return 1
+	case !allAnswered:
 		return 1
 	}
 	return 0
 }
 
-// pool answers every line of in with the given number of worker processes,
-// each started from the executable at self, and reports whether every line
-// was answered. When ctx is cancelled it stops every worker process and
-// returns false at once.
-func pool(ctx context.Context, self string, workers int, in io.Reader, stdout, stderr io.Writer) bool {
-	tasks := make(chan lines.Task, queue)
-	results := make(chan lines.Result, queue)
-	free := make(chan struct{}, window)
+// A task is one number for a worker, with the channel that takes its result.
+// That channel has room for exactly one result, so the worker never waits to
+// send it: it is a future, a result that will be there.
+type task struct {
+	line   fib.Line
+	result chan<- result
+}
 
-	// Each of these goroutines owns one worker process: it feeds it tasks,
-	// collects its answers and replaces it if it dies. It returns when tasks
-	// is closed and every task it took is answered, or when ctx is
-	// cancelled, and in both cases only after its process has exited.
-	var running sync.WaitGroup
-	for range workers {
-		running.Go(func() { feed(ctx, self, tasks, results, stderr) })
+// A result is what the printer prints for one line: the text of the answer,
+// which the worker formats, or the error that rejected the line.
+type result struct {
+	line fib.Line
+	text string
+	err  error
+}
+
+// A pool is a pool of worker processes, as the user asked for it.
+type pool struct {
+	self    string        // the executable to start workers from
+	workers int           // how many worker processes
+	timeout time.Duration // how long a worker may take over one task
+	stderr  io.Writer     // where faults are reported, and rejected lines
+}
+
+// errNoWorker fails the lines that no worker process is left to compute.
+var errNoWorker = errors.New("no worker process could be started to compute it")
+
+// run answers every line of in with worker processes, like chapter 02's pool
+// and Python's Executor.map: results in the order of the lines, computed in
+// any order. It reports whether every line was answered, and the error that
+// stopped it writing to stdout, if any. When interrupted is done, it stops
+// every worker process and returns at once.
+func (p pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) (allAnswered bool, err error) {
+	// ctx stops the feeders and the reader: when we are interrupted, or
+	// when the printer cannot write.
+	ctx, cancel := context.WithCancel(interrupted)
+	defer cancel()
+
+	tasks := make(chan task, queue)
+	futures := make(chan (<-chan result), inFlight)
+
+	// One feeder goroutine per worker process: it sends the process tasks,
+	// collects its answers and replaces it when it fails (feeder.go). A
+	// feeder returns when tasks is closed and every task it took is
+	// answered, when ctx is done, or when it has no process left; in every
+	// case only after its process has exited.
+	var feeding sync.WaitGroup
+	for _, w := range p.startWorkers() {
+		feeding.Go(func() { p.feed(ctx, w, tasks) })
 	}
-	allOK := make(chan bool)
-	go func() {
-		allOK <- lines.Print(stdout, stderr, results, func() { <-free })
-	}()
 
-	// The reader is chapter 02's, in a goroutine of its own this time:
-	// a read from a terminal cannot be interrupted, and this goroutine must
-	// stay free to stop the workers when a signal comes. The reader ends
-	// when the input ends; if a signal comes first, it ends with the
-	// program.
+	// The printer is chapter 02's, and so is the reader, which has a
+	// goroutine of its own this time: a read from a terminal cannot be
+	// interrupted, and this goroutine must stay free for a signal.
+	type outcome struct {
+		allAnswered bool
+		err         error
+	}
+	printed := make(chan outcome, 1)
 	go func() {
-		lines.Dispatch(in, tasks, results, free)
+		allAnswered, err := printInOrder(futures, stdout, p.stderr)
+		if err != nil {
+			cancel()
+			for range futures { // Never keep the reader waiting.
+			}
+		}
+		printed <- outcome{allAnswered, err}
+	}()
+	go func() {
+		read(ctx, in, tasks, futures)
 		close(tasks)
+		close(futures)
 	}()
 
-	running.Wait()
-	if ctx.Err() != nil {
-		// Interrupted: the workers are gone, so some tasks will never be
-		// answered, and the printer would wait for them. We leave it, and
-		// the reader, to end with the program.
-		return false
+	// The feeders end with the input, or when ctx is done, or when no
+	// worker process is left. Lines that no feeder took then fail here,
+	// each in its place, until the reader stops.
+	feeding.Wait()
+	for {
+		select {
+		case t, open := <-tasks:
+			if open {
+				t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) not computed: %w", t.line.N, errNoWorker)}
+				continue
+			}
+		case <-interrupted.Done():
+		}
+		break
 	}
-	// The feeders ended because tasks was closed, so the reader is done
-	// and nothing sends on results any more.
-	close(results)
-	return <-allOK
+	// When we are interrupted, the reader may be blocked in a read and the
+	// printer in a write, which nothing can interrupt: we leave them to end
+	// with the program.
+	select {
+	case o := <-printed:
+		return o.allAnswered, o.err
+	case <-interrupted.Done():
+		return false, nil
+	}
+}
+
+// startWorkers starts the pool's worker processes. If some cannot start, it
+// says so once, and the pool carries on with the others.
+func (p pool) startWorkers() []*workerProcess {
+	var started []*workerProcess
+	var lastErr error
+	for range p.workers {
+		w, err := startWorker(p.self, p.stderr)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		started = append(started, w)
+	}
+	switch {
+	case len(started) == 0:
+		fmt.Fprintf(p.stderr, "processes: %v; no line can be computed\n", lastErr)
+	case lastErr != nil:
+		fmt.Fprintf(p.stderr, "processes: %v; carrying on with %d of %d worker processes\n", lastErr, len(started), p.workers)
+	}
+	return started
+}
+
+// read reads every line of in and hands it on: a number to the workers, as a
+// task, and every line's future to the printer. A rejected line's future
+// holds its error at once, so that its message comes out in its place among
+// the results. read returns at the end of the input, or when ctx is done.
+func read(ctx context.Context, in io.Reader, tasks chan<- task, futures chan<- (<-chan result)) {
+	input := fib.NewReader(in)
+	for ctx.Err() == nil {
+		line, err := input.Next()
+		if err == io.EOF {
+			return
+		}
+		future := make(chan result, 1)
+		futures <- future // Waits while inFlight lines are unprinted.
+		if err != nil {
+			future <- result{line: line, err: err}
+			continue
+		}
+		tasks <- task{line: line, result: future}
+	}
+}
+
+// printInOrder waits on each future in turn and prints its result: fib(N) =
+// value on stdout, a rejected line on stderr. It returns when futures is
+// closed, or when stdout fails, and reports whether every line was answered.
+func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (allAnswered bool, err error) {
+	// Writing stdout through a buffer saves a system call per line. We flush
+	// whenever we would wait, so that a user typing numbers sees each answer
+	// at once, and before we write stderr, so that in a terminal a message
+	// appears in its place among the results.
+	out := bufio.NewWriter(stdout)
+	allAnswered = true
+	for {
+		future, open := receiveOrFlush(futures, out)
+		if !open {
+			break
+		}
+		r, _ := receiveOrFlush(future, out)
+		if r.err != nil {
+			allAnswered = false
+			out.Flush()
+			fmt.Fprintf(stderr, "line %d: %v\n", r.line.Number, r.err)
+			continue
+		}
+		// A failed write, now or in an earlier flush, shows here: a
+		// bufio.Writer keeps its first error.
+		if _, err := out.WriteString(r.text); err != nil {
+			return allAnswered, err
+		}
+	}
+	return allAnswered, out.Flush()
+}
+
+// receiveOrFlush receives from ch. When nothing is there yet, it first
+// flushes out, so that what is printed is seen while we wait.
+func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool) {
+	select {
+	case value, open = <-ch:
+	default:
+		out.Flush()
+		value, open = <-ch
+	}
+	return value, open
 }

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -19,20 +23,39 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"goinparallel/fib"
-	"goinparallel/fib/doctest"
+	"goinparallel/fib/fibtest"
 )
 
-var program = doctest.Program{Name: "processes", Main: main, Dir: "03-processes"}
+// The pool starts its worker processes from os.Executable(), which in a test
+// is the test binary. roleVar tells that binary to be the program, or one of
+// the broken workers below, rather than run the tests.
+const roleVar = "PROCESSES_TEST_ROLE"
 
-func TestMain(m *testing.M)    { doctest.Main(m, program) }
-func TestScripts(t *testing.T) { doctest.Run(t, program) }
+func TestMain(m *testing.M) {
+	switch os.Getenv(roleVar) {
+	case "program":
+		main()
+	case "dying worker":
+		// Reads a task, then dies the way a crash or the OOM killer ends
+		// a process: it is killed.
+		bufio.NewReader(os.Stdin).ReadString('\n')
+		self, _ := os.FindProcess(os.Getpid())
+		self.Kill()
+		time.Sleep(time.Hour)
+	case "stuck worker":
+		// Reads a task, then never answers: a deadlock or an endless loop.
+		bufio.NewReader(os.Stdin).ReadString('\n')
+		time.Sleep(time.Hour)
+	}
+	os.Setenv(roleVar, "program") // For the worker processes that tests start.
+	os.Exit(m.Run())
+}
 
-// self returns the program to start workers from. In a test binary,
-// os.Executable is the test binary, which would run the tests again; the
-// copy of it that doctest.Main puts on PATH as "processes" runs our main.
+// self returns the program to start workers from: this test binary, which
+// runs main in the worker processes (see TestMain).
 func self(t testing.TB) string {
 	t.Helper()
-	path, err := exec.LookPath("processes")
+	path, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,13 +81,34 @@ func (w *lockedWriter) String() string {
 	return w.buf.String()
 }
 
-// runPool runs the pool in this process on input and returns what it printed.
-func runPool(t *testing.T, workers int, input io.Reader) (stdout, stderr string, ok bool) {
+// outcome is what a run of the pool or the program shows its user.
+type outcome struct {
+	Stdout, Stderr string
+	Status         int
+}
+
+// runPool runs a pool in this process on input and returns what it printed,
+// with the exit status that run would return.
+func runPool(t *testing.T, p pool, input io.Reader) outcome {
 	t.Helper()
-	var out strings.Builder
-	var errOut lockedWriter
-	ok = pool(context.Background(), self(t), workers, input, &out, &errOut)
-	return out.String(), errOut.String(), ok
+	var stdout strings.Builder
+	var stderr lockedWriter
+	if p.self == "" {
+		p.self = self(t)
+	}
+	if p.timeout == 0 {
+		p.timeout = defaultTimeout
+	}
+	p.stderr = &stderr
+	allAnswered, err := p.run(context.Background(), input, &stdout)
+	if err != nil {
+		t.Fatalf("pool: %v", err)
+	}
+	status := 0
+	if !allAnswered {
+		status = 1
+	}
+	return outcome{stdout.String(), stderr.String(), status}
 }
 
 // TestRandomBatches: every number gets exactly its one correct line, in
@@ -74,53 +118,57 @@ func TestRandomBatches(t *testing.T) {
 	for batch := range 8 {
 		var input, want strings.Builder
 		for range rng.IntN(500) {
-			n := rng.IntN(21)
+			n := rng.IntN(23)
 			fmt.Fprintf(&input, []string{"%d\n", " %d\r\n", "\n%d\t\n"}[rng.IntN(3)], n)
 			v, _ := fib.Fib(n)
 			fmt.Fprintf(&want, "fib(%d) = %d\n", n, v)
 		}
 		workers := 1 + batch%4
-		stdout, stderr, ok := runPool(t, workers, strings.NewReader(input.String()))
-		if diff := cmp.Diff(want.String(), stdout); diff != "" || stderr != "" || !ok {
-			t.Fatalf("batch %d, %d workers: ok=%v stderr=%q, stdout (-want +got):\n%s", batch, workers, ok, stderr, diff)
+		got := runPool(t, pool{workers: workers}, strings.NewReader(input.String()))
+		if diff := cmp.Diff(outcome{Stdout: want.String()}, got); diff != "" {
+			t.Fatalf("batch %d, %d workers (-want +got):\n%s", batch, workers, diff)
 		}
 	}
 }
 
 // TestAnswersWhileTheInputIsOpen: each typed number is answered before the
-// next is typed, as at a terminal (see doctest.Typing).
+// next is typed, as at a terminal (see fibtest.Typing).
 func TestAnswersWhileTheInputIsOpen(t *testing.T) {
-	doctest.Typing(t, func(in io.Reader, out io.Writer) bool {
-		return pool(context.Background(), self(t), 2, in, out, io.Discard)
+	fibtest.Typing(t, func(in io.Reader, out io.Writer) bool {
+		p := pool{self: self(t), workers: 2, timeout: defaultTimeout, stderr: io.Discard}
+		allAnswered, err := p.run(context.Background(), in, out)
+		return allAnswered && err == nil
 	})
 }
 
-// TestWorkerCannotStart: if no worker process can start, every line still
-// gets its one message and the pool ends.
-func TestWorkerCannotStart(t *testing.T) {
-	var out strings.Builder
-	var errOut lockedWriter
+// TestWorkersCannotStart: if no worker process can start, the pool says so
+// once, every line gets its one message in its place, and the pool ends.
+func TestWorkersCannotStart(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-program")
-	ok := pool(context.Background(), missing, 2, strings.NewReader("1\n2\n3\n"), &out, &errOut)
-	if ok || out.String() != "" {
-		t.Errorf("ok = %v, stdout = %q; want false and nothing", ok, out.String())
+	got := runPool(t, pool{self: missing, workers: 3}, strings.NewReader("1\nx\n3\n"))
+	lines := strings.Split(got.Stderr, "\n")
+	want := []string{
+		"", // the reason, which names the missing program in each system's words
+		"line 1: fib(1) not computed: no worker process could be started to compute it",
+		`line 2: "x" is not a whole number`,
+		"line 3: fib(3) not computed: no worker process could be started to compute it",
+		"",
 	}
-	lines := strings.Split(strings.TrimSuffix(errOut.String(), "\n"), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("stderr has %d lines, want 3:\n%s", len(lines), errOut.String())
+	// The pool says why before any line is printed.
+	if len(lines) == len(want) && strings.HasPrefix(lines[0], "processes: cannot start a worker process: ") &&
+		strings.HasSuffix(lines[0], "; no line can be computed") {
+		lines[0] = ""
 	}
-	for i, line := range lines {
-		if want := fmt.Sprintf("line %d: cannot start a worker process: ", i+1); !strings.HasPrefix(line, want) {
-			t.Errorf("stderr line %q, want it to start %q", line, want)
-		}
+	if diff := cmp.Diff(want, lines); diff != "" || got.Stdout != "" || got.Status != 1 {
+		t.Errorf("stdout %q, status %d, stderr (-want +got):\n%s", got.Stdout, got.Status, diff)
 	}
 }
 
-// TestNoGoroutineOutlivesThePool checks that when pool returns, its feeders,
-// their readers and its printer have ended.
+// TestNoGoroutineOutlivesThePool checks that when the pool returns, its
+// feeders, their readers, its reader and its printer have ended.
 func TestNoGoroutineOutlivesThePool(t *testing.T) {
 	before := runtime.NumGoroutine()
-	runPool(t, 3, strings.NewReader(strings.Repeat("15\nx\n", 50)))
+	runPool(t, pool{workers: 3}, strings.NewReader(strings.Repeat("15\nx\n", 50)))
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		runtime.Gosched()
@@ -131,9 +179,76 @@ func TestNoGoroutineOutlivesThePool(t *testing.T) {
 	}
 }
 
+// TestWorkerDies: a worker process that dies is reported with how it ended,
+// which differs between systems, and its task is tried once more; after a
+// second death the pool gives up on the task, and every other line is still
+// answered. README quotes these messages.
+func TestWorkerDies(t *testing.T) {
+	t.Setenv(roleVar, "dying worker")
+	got := runPool(t, pool{workers: 1}, strings.NewReader("45\n"))
+	// Killed from outside, as README's example is, a process reads
+	// "signal: killed" on Linux and macOS; on Windows, where Kill ends a
+	// process with exit code 1, "exit status 1".
+	death := "died (signal: killed)"
+	if runtime.GOOS == "windows" {
+		death = "died (exit status 1)"
+	}
+	want := outcome{
+		Stderr: "processes: a worker process " + death + " while computing fib(45) for line 1; trying again in a new worker process\n" +
+			"processes: a worker process " + death + " while computing fib(45) for line 1; giving up on it\n" +
+			"line 1: fib(45) failed in 2 worker processes\n",
+		Status: 1,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestStuckWorker: a worker process that never answers is stopped at the
+// deadline and its task tried again, and then given up; meanwhile the other
+// worker answers every other line.
+func TestStuckWorker(t *testing.T) {
+	t.Setenv(roleVar, "stuck worker")
+	got := runPool(t, pool{workers: 1, timeout: 200 * time.Millisecond}, strings.NewReader("30\n"))
+	want := outcome{
+		Stderr: "processes: a worker process was stopped after 200ms computing fib(30) for line 1; trying again in a new worker process\n" +
+			"processes: a worker process was stopped after 200ms computing fib(30) for line 1; giving up on it\n" +
+			"line 1: fib(30) failed in 2 worker processes\n",
+		Status: 1,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// failingWriter accepts limit bytes, then fails every write, as a full disk
+// or a closed stdout does.
+type failingWriter struct{ limit int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.limit {
+		n := w.limit
+		w.limit = 0
+		return n, errors.New("no space left on device")
+	}
+	w.limit -= len(p)
+	return len(p), nil
+}
+
+// TestOutputThatCannotBeWritten: when stdout fails, the program says so in
+// one line and exits 1, with its workers stopped.
+func TestOutputThatCannotBeWritten(t *testing.T) {
+	var stderr lockedWriter
+	input := strings.NewReader(strings.Repeat("20\n", 10000))
+	status := run([]string{"-workers", "2"}, input, &failingWriter{limit: 5000}, &stderr)
+	if want := "processes: writing results: no space left on device\n"; status != 1 || stderr.String() != want {
+		t.Errorf("status %d, stderr %q; want 1, %q", status, stderr.String(), want)
+	}
+}
+
 // TestSameAsChapter02 runs chapter 02's program and this one on the same
-// inputs, good and bad, and requires byte-identical stdout and stderr and
-// the same exit status.
+// inputs and arguments, good and bad, and requires byte-identical stdout
+// and stderr and the same exit status.
 func TestSameAsChapter02(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds chapter 02")
@@ -161,9 +276,8 @@ func TestSameAsChapter02(t *testing.T) {
 			fmt.Fprintf(&random, "%d\n", rng.IntN(23))
 		}
 	}
-	root := doctest.RepoRoot(t)
-	numbers, _ := os.ReadFile(filepath.Join(root, "testdata", "numbers.txt"))
-	mixed, _ := os.ReadFile(filepath.Join(root, "testdata", "mixed.txt"))
+	numbers, _ := os.ReadFile("../testdata/numbers.txt")
+	mixed, _ := os.ReadFile("../testdata/mixed.txt")
 	inputs := map[string]string{
 		"numbers.txt": string(numbers),
 		"mixed.txt":   string(mixed),
@@ -181,12 +295,16 @@ func TestSameAsChapter02(t *testing.T) {
 			}
 		}
 	}
-}
-
-// outcome is what a run of a program shows its user.
-type outcome struct {
-	Stdout, Stderr string
-	Status         int
+	// The same limits on -workers, and the same messages but for the
+	// program's name.
+	for _, workers := range []string{"0", "256", "257"} {
+		a := runProgram(t, threads, "1\n", "-workers", workers)
+		b := runProgram(t, self(t), "1\n", "-workers", workers)
+		b.Stderr = strings.ReplaceAll(b.Stderr, "processes:", "threads:")
+		if diff := cmp.Diff(a, b); diff != "" {
+			t.Errorf("-workers %s: chapter 02 and 03 differ (-02 +03):\n%s", workers, diff)
+		}
+	}
 }
 
 func runProgram(t *testing.T, path, input string, args ...string) outcome {
@@ -201,4 +319,103 @@ func runProgram(t *testing.T, path, input string, args ...string) outcome {
 		t.Fatal(err)
 	}
 	return outcome{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+}
+
+// TestSharedWithChapter02 holds the code that this chapter copies from
+// chapter 02 identical to it, comments included: the tasks and results,
+// the reader and the printer. A copy lets each chapter's main.go tell its
+// whole story; this test keeps the two stories the same where they are.
+func TestSharedWithChapter02(t *testing.T) {
+	shared := []string{"maxWorkers", "inFlight", "queue", "task", "result", "read", "printInOrder", "receiveOrFlush"}
+	ours, theirs := declarations(t, "main.go"), declarations(t, "../02-threads/main.go")
+	for _, name := range shared {
+		if ours[name] == "" || ours[name] != theirs[name] {
+			t.Errorf("%s differs from chapter 02's (-02 +03):\n%s", name, cmp.Diff(theirs[name], ours[name]))
+		}
+	}
+}
+
+// declarations returns the source of each top-level declaration in file,
+// with its doc comment, by name.
+func declarations(t *testing.T, file string) map[string]string {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, file, src, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := func(start, end token.Pos) string {
+		return string(src[fset.Position(start).Offset:fset.Position(end).Offset])
+	}
+	decls := map[string]string{}
+	for _, d := range f.Decls {
+		switch d := d.(type) {
+		case *ast.FuncDecl:
+			start := d.Pos()
+			if d.Doc != nil {
+				start = d.Doc.Pos()
+			}
+			decls[d.Name.Name] = text(start, d.End())
+		case *ast.GenDecl:
+			start := d.Pos()
+			if d.Doc != nil {
+				start = d.Doc.Pos()
+			}
+			for _, s := range d.Specs {
+				switch s := s.(type) {
+				case *ast.TypeSpec:
+					decls[s.Name.Name] = text(start, d.End())
+				case *ast.ValueSpec:
+					for _, name := range s.Names {
+						decls[name.Name] = text(start, d.End())
+					}
+				}
+			}
+		}
+	}
+	return decls
+}
+
+// recordingWriter keeps each write apart, to show how answers are batched;
+// after failAfter writes, it fails, as a pipe does when the pool is gone.
+type recordingWriter struct {
+	writes    []string
+	failAfter int
+}
+
+func (w *recordingWriter) Write(p []byte) (int, error) {
+	if len(w.writes) == w.failAfter {
+		return 0, errors.New("broken pipe")
+	}
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}
+
+// TestWorkerWritesBeforeSlowTasks: a worker batches quick answers, but
+// writes what it has before it starts a slow task, and when it has no task
+// to start. If that write fails, because the pool is gone, it stops there,
+// after the task in hand, and says why.
+func TestWorkerWritesBeforeSlowTasks(t *testing.T) {
+	tasks := "1 1\n2 2\n3 30\n4 1\n5 30\n6 30\n"
+	out := &recordingWriter{failAfter: 100}
+	if status := serve(strings.NewReader(tasks), out, io.Discard); status != 0 {
+		t.Fatalf("status %d, want 0", status)
+	}
+	want := []string{"1 1\n2 1\n", "3 832040\n4 1\n", "5 832040\n", "6 832040\n"}
+	if diff := cmp.Diff(want, out.writes); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+
+	out = &recordingWriter{failAfter: 1}
+	var stderr strings.Builder
+	status := serve(strings.NewReader(tasks), out, &stderr)
+	if want := "processes -worker: writing answers: broken pipe\n"; status != 1 || stderr.String() != want {
+		t.Errorf("with the pool gone: status %d, stderr %q; want 1, %q", status, stderr.String(), want)
+	}
+	if diff := cmp.Diff([]string{"1 1\n2 1\n"}, out.writes); diff != "" {
+		t.Errorf("with the pool gone, writes (-want +got):\n%s", diff)
+	}
 }

@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strconv"
 
 	"goinparallel/fib"
@@ -15,8 +13,8 @@ import (
 // The protocol between the pool and a worker process is one line per message,
 // in decimal, over the worker's standard input and output:
 //
-//	pool to worker:  SEQ N        compute fib(N) for task SEQ
-//	worker to pool:  SEQ VALUE    fib(N) for task SEQ is VALUE
+//	pool to worker:  LINE N       compute fib(N) for input line LINE
+//	worker to pool:  LINE VALUE   fib(N) for input line LINE is VALUE
 //
 // A worker answers its tasks in the order it received them. When its
 // standard input ends, it exits with status 0. A line it cannot read is a
@@ -25,38 +23,48 @@ import (
 
 // serve runs the worker's side of the protocol and returns its exit status.
 func serve(in io.Reader, out, stderr io.Writer) int {
-	// Ctrl-C sends SIGINT to the whole process group in a terminal: to the
-	// pool and to every worker. The pool decides how workers end, so the
-	// workers ignore it; if the pool itself dies, their input ends.
-	signal.Ignore(os.Interrupt)
-
 	tasks := bufio.NewReader(in)
 	answers := bufio.NewWriter(out)
 	for {
-		line, err := tasks.ReadSlice('\n')
-		if err == io.EOF && len(line) == 0 {
+		// Answers wait in a buffer, to be written many at a time, but
+		// never while we wait for a task: a task typed at a terminal is
+		// answered at once.
+		if tasks.Buffered() == 0 {
+			if err := answers.Flush(); err != nil {
+				return lost(err, stderr)
+			}
+		}
+		text, err := tasks.ReadSlice('\n')
+		if err == io.EOF && len(text) == 0 {
 			return 0 // The pool closed our input: we are done.
 		}
 		if err != nil && err != io.EOF {
 			fmt.Fprintf(stderr, "processes -worker: reading tasks: %v\n", err)
 			return 2
 		}
-		seq, n, ok := parsePair(line)
-		value, err := fib.Fib(n)
-		if !ok || err != nil {
-			fmt.Fprintf(stderr, "processes -worker: bad task line %q\n", line)
+		line, n, ok := parsePair(text)
+		if !ok || n < 0 || n > fib.Max {
+			fmt.Fprintf(stderr, "processes -worker: bad task line %q\n", text)
 			return 2
 		}
-		answers.WriteString(strconv.Itoa(seq) + " " + strconv.Itoa(value) + "\n")
-		// Send what we have when no more tasks are waiting, so that one task
-		// typed at a terminal is answered at once, and a stream of tasks
-		// is answered in large writes.
-		if tasks.Buffered() == 0 {
+		// Nor do they wait while we compute a slow task: its pool wants
+		// them now. If the pool has died, the write fails, and we stop
+		// here, rather than compute every task still queued for us.
+		if fib.Calls(n) > budget {
 			if err := answers.Flush(); err != nil {
-				return 1 // The pool has gone; nobody is listening.
+				return lost(err, stderr)
 			}
 		}
+		value, _ := fib.Fib(n)
+		answers.WriteString(strconv.Itoa(line) + " " + strconv.Itoa(value) + "\n")
 	}
+}
+
+// lost reports answers that could not be written, most often because the
+// pool has died, and returns the worker's exit status.
+func lost(err error, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "processes -worker: writing answers: %v\n", err)
+	return 1
 }
 
 // parsePair reads a line of two decimal whole numbers. Any spaces, tabs and

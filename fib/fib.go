@@ -31,6 +31,22 @@ func Fib(n int) (int, error) {
 	return fib(n), nil
 }
 
+// Calls returns how many calls of the recursive definition Fib(n) makes:
+// 1 for n < 2, and otherwise 1 + Calls(n-1) + Calls(n-2), which is
+// 2*Fib(n+1) - 1. The time Fib(n) takes is in proportion to it, so a program
+// can know what a task will cost before it runs it: Calls(30) is 2.7
+// million, Calls(45) 3.7 billion. It returns 0 for n outside 0 to [Max].
+func Calls(n int) int {
+	if n < 0 || n > Max {
+		return 0
+	}
+	a, b := 0, 1 // Fib(i) and Fib(i+1), for i from 0 to n
+	for range n {
+		a, b = b, a+b
+	}
+	return 2*b - 1
+}
+
 // fib is the recursive definition itself, deliberately left slow.
 func fib(n int) int {
 	if n < 2 {

@@ -6,9 +6,6 @@ import (
 	"testing"
 
 	"goinparallel/fib"
-	// The doctest package defines the -update flag; importing it lets
-	// `go test ./... -update` run in this package too.
-	_ "goinparallel/fib/doctest"
 )
 
 func TestFib(t *testing.T) {
@@ -71,5 +68,27 @@ func TestParse(t *testing.T) {
 		if err == nil || err.Error() != tt.wantErr {
 			t.Errorf("Parse(%.50q) error = %v; want %s", tt.in, err, tt.wantErr)
 		}
+	}
+}
+
+// TestCalls counts the calls of the recursive definition and compares.
+func TestCalls(t *testing.T) {
+	var count func(n int) int
+	count = func(n int) int {
+		if n < 2 {
+			return 1
+		}
+		return 1 + count(n-1) + count(n-2)
+	}
+	for n := range 26 {
+		if got, want := fib.Calls(n), count(n); got != want {
+			t.Errorf("Calls(%d) = %d, want %d", n, got, want)
+		}
+	}
+	if got := fib.Calls(fib.Max); got != 3672623805 {
+		t.Errorf("Calls(45) = %d, want 3672623805", got)
+	}
+	if got := fib.Calls(fib.Max + 1); got != 0 {
+		t.Errorf("Calls(46) = %d, want 0", got)
 	}
 }

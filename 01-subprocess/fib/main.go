@@ -7,8 +7,9 @@
 //	fib         N on the first line of standard input
 //
 // N is a decimal whole number from 0 to 45. Exit status: 0 when fib(N) was
-// printed (or -h asked for the usage), 1 when N was rejected, 2 for a usage
-// error (no N, or more than one argument). Every error is one line on
+// printed (or -h asked for the usage), 1 when N was rejected or the result
+// could not be written, 2 for a usage error (no N, or more than one
+// argument). Every error is one line on
 // standard error that names the input.
 package main
 
@@ -18,12 +19,11 @@ import (
 	"os"
 
 	"goinparallel/fib"
-	"goinparallel/fib/lines"
 )
 
 // The exit statuses, the same in every program of this repository.
 const (
-	exitRejected = 1 // the input was read but not accepted
+	exitRejected = 1 // the input was read but not accepted, or the output not written
 	exitUsage    = 2 // the program was called the wrong way
 )
 
@@ -53,7 +53,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// is read the same way everywhere: spaces, a Windows line ending
 		// and blank lines before it do not matter, and a huge line is
 		// not held in memory.
-		task, err := lines.NewReader(stdin).Next()
+		line, err := fib.NewReader(stdin).Next()
 		switch {
 		case err == io.EOF:
 			fmt.Fprintln(stderr, "fib: no N given: standard input is empty (usage: fib N)")
@@ -62,13 +62,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "fib: %v\n", err)
 			return exitRejected
 		}
-		n = task.N
+		n = line.N
 	default:
 		fmt.Fprintf(stderr, "fib: %d arguments given, want one number N (usage: fib N)\n", len(args))
 		return exitUsage
 	}
 	// Parse has checked the range, so Fib cannot fail here.
 	v, _ := fib.Fib(n)
-	fmt.Fprintln(stdout, v)
+	if _, err := fmt.Fprintln(stdout, v); err != nil {
+		fmt.Fprintf(stderr, "fib: writing the result: %v\n", err)
+		return exitRejected
+	}
 	return 0
 }

@@ -1,4 +1,4 @@
-package doctest
+package fibtest
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package doctest
+package fibtest
 
 import (
 	"io"
@@ -66,11 +66,18 @@ func timed(f func()) time.Duration {
 	return time.Since(start)
 }
 
-// PerTask measures what a pool costs per task when the tasks cost nothing:
+// PerTask measures what a pool costs per line when the lines cost nothing:
 // every line is `1`, so nearly all the time goes to reading, handing tasks
-// to workers, ordering and printing. One op is one task; it runs with one
-// worker and with one per CPU.
+// to workers, ordering and printing. One op is one line. It runs [Loop],
+// for comparison, then the pool with one worker and with one per CPU.
 func PerTask(b *testing.B, pool func(workers int, input io.Reader) bool) {
+	b.Run("loop", func(b *testing.B) {
+		input := strings.Repeat("1\n", b.N)
+		b.ResetTimer()
+		if err := Loop(strings.NewReader(input), io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	})
 	for _, workers := range []int{1, runtime.NumCPU()} {
 		b.Run("workers="+strconv.Itoa(workers), func(b *testing.B) {
 			input := strings.Repeat("1\n", b.N)

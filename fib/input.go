@@ -1,0 +1,138 @@
+package fib
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// This file holds the input format that every fib program of the tutorial
+// reads: one decimal whole number per line.
+
+// MaxLine is the longest line, in bytes, that a [Reader] keeps. No number
+// that [Parse] accepts comes anywhere near it; a longer line is rejected
+// without being held in memory, so a 1 MiB line costs no more than a short
+// one.
+const MaxLine = 1024
+
+// A Line is one line of input that holds a number: its line number, counting
+// from 1, and the number on it.
+type Line struct {
+	Number int
+	N      int
+}
+
+// A Reader reads one decimal whole number per line. Blank lines are skipped;
+// spaces and tabs around a number, the carriage return of a Windows line
+// ending and a byte order mark at the start of the input are ignored; a
+// line `exit` ends the input like the end of the file does.
+type Reader struct {
+	in     *bufio.Reader
+	number int   // the number of the last line read
+	err    error // a read error to return after the line that came with it
+	ended  bool
+}
+
+// NewReader returns a Reader that reads from in.
+func NewReader(in io.Reader) *Reader {
+	return &Reader{in: bufio.NewReader(in)}
+}
+
+// Next returns the next line that is not blank. For a line that does not
+// hold a number [Fib] accepts, it returns the Line, with its number, and an
+// error that names what was on it; the caller reports it and goes on. At the
+// end of the input, or at `exit`, it returns io.EOF; after a failed read, the
+// read error once, and io.EOF from then on.
+func (r *Reader) Next() (Line, error) {
+	for !r.ended {
+		text, size, err := r.readLine()
+		if err != nil {
+			r.ended = true
+			if err == io.EOF {
+				break
+			}
+			r.number++ // The line we failed to read.
+			return Line{Number: r.number}, fmt.Errorf("reading input: %w", err)
+		}
+		if r.number == 1 {
+			// Some Windows editors and PowerShell start a UTF-8 file
+			// with a byte order mark.
+			text = strings.TrimPrefix(text, "\ufeff")
+		}
+		line := Line{Number: r.number}
+		s := strings.TrimSpace(text) // TrimSpace also drops the \r of "\r\n".
+		switch {
+		case size > MaxLine:
+			return line, fmt.Errorf("%s is too long to be a number", QuotePrefix(text, size))
+		case s == "":
+			continue
+		case s == "exit":
+			r.ended = true
+			return Line{}, io.EOF
+		}
+		n, err := Parse(s)
+		if err != nil {
+			return line, err
+		}
+		line.N = n
+		return line, nil
+	}
+	return Line{}, io.EOF
+}
+
+// readLine reads the next line and returns its first MaxLine+1 bytes at
+// most, without the line ending, and its full size. A last line without a
+// newline is a line too; a read error that comes with part of a line is
+// returned by the following call.
+func (r *Reader) readLine() (text string, size int, err error) {
+	if r.err != nil {
+		return "", 0, r.err
+	}
+	var kept []byte
+	for {
+		chunk, err := r.in.ReadSlice('\n')
+		size += len(chunk)
+		if room := MaxLine + 1 - len(kept); room > 0 {
+			kept = append(kept, chunk[:min(room, len(chunk))]...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue // The line goes on; ReadSlice's buffer is full.
+		}
+		if err != nil && size == 0 {
+			return "", 0, err
+		}
+		r.err = err // nil, or an error to return on the next call.
+		if bytes.HasSuffix(chunk, []byte("\n")) {
+			size-- // The newline ends the line but is not part of it.
+			kept = bytes.TrimSuffix(kept, []byte("\n"))
+		}
+		r.number++
+		return string(kept), size, nil
+	}
+}
+
+// Open opens the input of a program that reads numbers: the one file named
+// in args, or stdin when args is empty.
+func Open(args []string, stdin io.Reader) (io.ReadCloser, error) {
+	switch len(args) {
+	case 0:
+		return io.NopCloser(stdin), nil
+	case 1:
+		f, err := os.Open(args[0])
+		if err != nil {
+			return nil, err
+		}
+		// Opening a directory works; reading it fails. Say so now.
+		if info, err := f.Stat(); err == nil && info.IsDir() {
+			f.Close()
+			return nil, fmt.Errorf("%s is a directory, not a file", args[0])
+		}
+		return f, nil
+	default:
+		return nil, fmt.Errorf("%d files given, want at most one", len(args))
+	}
+}

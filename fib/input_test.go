@@ -1,0 +1,73 @@
+package fib_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/google/go-cmp/cmp"
+
+	"goinparallel/fib"
+)
+
+// read returns what a Reader makes of input, one string per Next.
+func read(in io.Reader) []string {
+	r := fib.NewReader(in)
+	var got []string
+	for {
+		line, err := r.Next()
+		switch {
+		case err == io.EOF:
+			return got
+		case err != nil:
+			got = append(got, fmt.Sprintf("line %d: %v", line.Number, err))
+		default:
+			got = append(got, fmt.Sprintf("line %d: n=%d", line.Number, line.N))
+		}
+	}
+}
+
+func TestReader(t *testing.T) {
+	tests := []struct {
+		name, input string
+		want        []string
+	}{
+		{"empty", "", nil},
+		{"no newline at the end", "3", []string{"line 1: n=3"}},
+		{"blank lines keep their numbers", "\n \t\r\n2\n", []string{"line 3: n=2"}},
+		{"CRLF and padding", " 1 \r\n\t2\r\n", []string{"line 1: n=1", "line 2: n=2"}},
+		{"exit ends the input", "1\n exit \r\n2\n", []string{"line 1: n=1"}},
+		{"a byte order mark before the first line", "\ufeff3\n\ufeff4\n", []string{"line 1: n=3", `line 2: "\ufeff4" is not a whole number`}},
+		{"Exit is not exit", "Exit\n", []string{`line 1: "Exit" is not a whole number`}},
+		{"bad lines", "x\n-1\n", []string{`line 1: "x" is not a whole number`, `line 2: "-1" is out of range: n must be from 0 to 45`}},
+		{"a line just short enough", strings.Repeat(" ", fib.MaxLine-1) + "1\n", []string{"line 1: n=1"}},
+		{"a line one byte too long", strings.Repeat(" ", fib.MaxLine) + "1\n2\n", []string{
+			`line 1: "                                        "... (1025 bytes) is too long to be a number`,
+			"line 2: n=2"}},
+		{"a 1 MiB line", strings.Repeat("7", 1<<20) + "\n5", []string{
+			`line 1: "7777777777777777777777777777777777777777"... (1048576 bytes) is too long to be a number`,
+			"line 2: n=5"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, read(strings.NewReader(tt.input))); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			// A reader that hands over one byte at a time changes nothing.
+			if diff := cmp.Diff(tt.want, read(iotest.OneByteReader(strings.NewReader(tt.input)))); diff != "" {
+				t.Errorf("one byte at a time (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReaderError(t *testing.T) {
+	in := io.MultiReader(strings.NewReader("1\n2"), iotest.ErrReader(errors.New("disk on fire")))
+	want := []string{"line 1: n=1", "line 2: n=2", "line 3: reading input: disk on fire"}
+	if diff := cmp.Diff(want, read(in)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,460 @@
+// The test of README.md and testdata/: it keeps the tutorial honest. The
+// scripts in testdata/ replay the shell sessions of README.md, running the
+// very commands README shows (`go run ./02-threads testdata/mixed.txt`), and
+// README.md must show exactly what the scripts check, byte for byte.
+//
+// A shell session in README.md is a fenced console block right after a line
+//
+//	<!-- session: testdata/02-threads/mixed.txtar -->
+//
+// and its text must be the script's one command, then its standard output,
+// then its standard error, in which `go run` itself reports a failed
+// program's exit status. Go code in README.md follows a line
+// `<!-- quote: 01-subprocess/main.go -->` and must stand in that file as it
+// is shown.
+//
+// With `go test . -update`, the scripts' golden files and README's sessions
+// are rewritten from what the programs print: read the diff before you
+// commit it.
+package goinparallel_test
+
+import (
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata and sessions in README.md from the programs' output")
+
+// TestScripts runs every script in testdata/, from the repository root, as
+// a reader runs the commands.
+func TestScripts(t *testing.T) {
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	race := raceDetector(t)
+	for _, dir := range scriptDirs(t) {
+		t.Run(dir, func(t *testing.T) {
+			testscript.Run(t, testscript.Params{
+				Dir:                 filepath.FromSlash(dir),
+				RequireExplicitExec: true,
+				RequireUniqueNames:  true,
+				UpdateScripts:       *update,
+				Setup: func(env *testscript.Env) error {
+					// Commands run from the repository root, as README
+					// tells readers to, with the Go environment that
+					// testscript leaves out.
+					env.Cd = root
+					for _, name := range goEnv {
+						if v, ok := os.LookupEnv(name); ok {
+							env.Setenv(name, v)
+						}
+					}
+					return nil
+				},
+				Condition: func(cond string) (bool, error) {
+					if cond == "race" {
+						return race(), nil
+					}
+					return false, fmt.Errorf("unknown condition %q", cond)
+				},
+				Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+					"cmprace": cmdCmpRace,
+				},
+			})
+		})
+	}
+}
+
+// goEnv lists the variables that the go command reads for its caches,
+// module downloads and toolchain.
+var goEnv = []string{"HOME", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "XDG_CACHE_HOME", "GOCACHE", "GOMODCACHE",
+	"GOPATH", "GOFLAGS", "GOPROXY", "GOSUMDB", "GONOSUMDB", "GOTOOLCHAIN", "GOROOT", "GOENV", "CGO_ENABLED", "CC"}
+
+// scriptDirs returns the directories under testdata that hold scripts.
+func scriptDirs(t *testing.T) []string {
+	var dirs []string
+	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".txtar") {
+			dir := filepath.ToSlash(filepath.Dir(path))
+			if !slices.Contains(dirs, dir) {
+				dirs = append(dirs, dir)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+// raceDetector returns a function that reports whether `go run -race` works
+// here. It needs cgo, and so a C compiler: Linux and macOS usually have one,
+// Windows often does not. The answer comes from trying, once.
+func raceDetector(t *testing.T) func() bool {
+	return sync.OnceValue(func() bool {
+		exe := filepath.Join(t.TempDir(), "race-check")
+		return exec.Command("go", "build", "-race", "-o", exe, "./02-threads/race").Run() == nil
+	})
+}
+
+// raceNoise matches what changes from run to run and machine to machine in a
+// race detector's report: addresses, goroutine numbers and the directory
+// the repository is in.
+var raceNoise = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`0x[0-9a-f]+`), "0x?"},
+	{regexp.MustCompile(`goroutine \d+`), "goroutine N"},
+	{regexp.MustCompile(`Goroutine \d+`), "Goroutine N"},
+	{regexp.MustCompile(`(?m)^(\s+)\S*/(0\d-[a-z]+/)`), "${1}.../$2"},
+}
+
+func normaliseRace(s string) string {
+	for _, n := range raceNoise {
+		s = n.re.ReplaceAllString(s, n.with)
+	}
+	return s
+}
+
+// cmdCmpRace implements `cmprace stderr file`: like cmp, but blind to what
+// changes between runs of a race report (see raceNoise).
+func cmdCmpRace(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 || args[0] != "stderr" {
+		ts.Fatalf("usage: cmprace stderr file")
+	}
+	got, want := normaliseRace(ts.ReadFile("stderr")), normaliseRace(ts.ReadFile(args[1]))
+	if got != want {
+		ts.Fatalf("the race report differs from %s, addresses, goroutine numbers and directories aside (-want +got):\n%s",
+			args[1], cmp.Diff(strings.Split(want, "\n"), strings.Split(got, "\n")))
+	}
+}
+
+// TestREADME checks every marked block of README.md: a session against the
+// script it comes from, a quote against its Go file. With -update, it
+// rewrites the sessions that differ.
+func TestREADME(t *testing.T) {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	blocks, err := parseREADME(text)
+	if err != nil {
+		t.Fatalf("README.md: %v", err)
+	}
+	changed := text
+	// Walk backwards, so that rewriting a block leaves the offsets of the
+	// earlier ones valid.
+	for _, b := range slices.Backward(blocks) {
+		src, err := os.ReadFile(filepath.FromSlash(b.source))
+		if err != nil {
+			t.Errorf("README.md:%d: %v", b.line, err)
+			continue
+		}
+		if b.kind == "quote" {
+			if !strings.Contains(strings.ReplaceAll(string(src), "\r\n", "\n"), b.body) {
+				t.Errorf("README.md:%d: the Go code shown is not in %s as it stands there", b.line, b.source)
+			}
+			continue
+		}
+		want, err := renderSession(b.source, src)
+		switch {
+		case err != nil:
+			t.Errorf("README.md:%d: %v", b.line, err)
+		case b.body == want:
+		case *update:
+			changed = changed[:b.start] + want + changed[b.end:]
+		default:
+			t.Errorf("README.md:%d: the session differs from what %s checks (-README.md +script):\n%s",
+				b.line, b.source, cmp.Diff(strings.Split(b.body, "\n"), strings.Split(want, "\n")))
+		}
+	}
+	if *update && changed != text {
+		if err := os.WriteFile("README.md", []byte(changed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A block is a fenced block of README.md that TestREADME checks.
+type block struct {
+	kind       string // "session" or "quote"
+	source     string // the script or Go file it comes from
+	line       int    // the line of its opening fence, counting from 1
+	body       string // its text between the fences, ending in a newline
+	start, end int    // body's offsets in the README text
+}
+
+// parseREADME finds the blocks announced by a marker line, and fails on a
+// console or go block without one: every transcript and every piece of Go
+// code in the text is tested.
+func parseREADME(text string) ([]block, error) {
+	var blocks []block
+	lines := strings.SplitAfter(text, "\n")
+	offset := 0
+	var kind, source string // from the marker line just before a block
+	for i := 0; i < len(lines); i++ {
+		line := strings.TrimSuffix(lines[i], "\n")
+		offset += len(lines[i])
+		if k, s, ok := parseMarker(line); ok {
+			kind, source = k, s
+			continue
+		}
+		if !strings.HasPrefix(line, "```") {
+			if strings.TrimSpace(line) != "" {
+				kind = ""
+			}
+			continue
+		}
+		lang := strings.TrimPrefix(line, "```")
+		fenceLine := i + 1
+		bodyStart := offset
+		for i++; i < len(lines) && strings.TrimSuffix(lines[i], "\n") != "```"; i++ {
+			offset += len(lines[i])
+		}
+		if i == len(lines) {
+			return nil, fmt.Errorf("line %d: the block is never closed", fenceLine)
+		}
+		bodyEnd := offset
+		offset += len(lines[i])
+		if kind == "" {
+			if lang == "console" || lang == "go" {
+				return nil, fmt.Errorf("line %d: a %s block needs a marker line before it (<!-- session: testdata/... --> or <!-- quote: file.go -->)", fenceLine, lang)
+			}
+			continue
+		}
+		if want := map[string]string{"session": "console", "quote": "go"}[kind]; lang != want {
+			return nil, fmt.Errorf("line %d: a %s marker must be followed by a ```%s block", fenceLine, kind, want)
+		}
+		blocks = append(blocks, block{kind: kind, source: source, line: fenceLine,
+			body: text[bodyStart:bodyEnd], start: bodyStart, end: bodyEnd})
+		kind = ""
+	}
+	return blocks, nil
+}
+
+// parseMarker recognizes `<!-- session: path -->` and `<!-- quote: path -->`.
+func parseMarker(line string) (kind, source string, ok bool) {
+	inner, ok := strings.CutPrefix(strings.TrimSpace(line), "<!--")
+	if !ok {
+		return "", "", false
+	}
+	inner, ok = strings.CutSuffix(inner, "-->")
+	if !ok {
+		return "", "", false
+	}
+	kind, source, ok = strings.Cut(strings.TrimSpace(inner), ":")
+	if !ok || (kind != "session" && kind != "quote") {
+		return "", "", false
+	}
+	return kind, strings.TrimSpace(source), true
+}
+
+// renderSession returns the console text that a README session drawn from
+// the script must show: `$ ` and the command, as the script runs it, then
+// its standard output and its standard error.
+func renderSession(path string, script []byte) (string, error) {
+	ar := txtar.Parse(script)
+	files := map[string]string{}
+	for _, f := range ar.Files {
+		files[f.Name] = string(f.Data)
+	}
+	var command []string
+	var stdout, stderr *string
+	for _, line := range strings.Split(string(ar.Comment), "\n") {
+		words := strings.Fields(line)
+		if len(words) > 0 && words[0] == "[!windows]" {
+			words = words[1:] // README shows what Linux and macOS print.
+		}
+		if len(words) > 0 && words[0] == "!" {
+			words = words[1:]
+		}
+		if len(words) == 0 || strings.HasPrefix(words[0], "#") || strings.HasPrefix(words[0], "[") {
+			continue
+		}
+		switch {
+		case words[0] == "exec":
+			if command != nil {
+				return "", fmt.Errorf("%s: a README session runs one command", path)
+			}
+			command = words[1:]
+		case (words[0] == "cmp" || words[0] == "cmprace") && len(words) == 3:
+			content, ok := files[strings.TrimPrefix(words[2], "$WORK/")]
+			if !ok {
+				return "", fmt.Errorf("%s: %s is not in the script", path, words[2])
+			}
+			switch words[1] {
+			case "stdout":
+				stdout = &content
+			case "stderr":
+				stderr = &content
+			}
+		case words[0] == "stdout" && line == "! stdout .":
+			stdout = new(string)
+		case words[0] == "stderr" && line == "! stderr .":
+			stderr = new(string)
+		case words[0] == "stdin":
+			return "", fmt.Errorf("%s: a README session cannot take stdin: bash and PowerShell redirect input differently", path)
+		}
+	}
+	if len(command) < 2 || command[0] != "go" || command[1] != "run" || stdout == nil || stderr == nil {
+		return "", fmt.Errorf("%s: a README session needs one `exec go run`, and must check all of stdout and stderr", path)
+	}
+	for _, arg := range command {
+		if strings.ContainsAny(arg, `'"$`) {
+			return "", fmt.Errorf("%s: argument %s would need quoting that differs between shells", path, arg)
+		}
+	}
+	return "$ " + strings.Join(command, " ") + "\n" + *stdout + *stderr, nil
+}
+
+func TestParseREADME(t *testing.T) {
+	tests := []struct {
+		name, text, wantErr string
+		wantBlocks          int
+	}{
+		{"marked session", "<!-- session: testdata/x/y.txtar -->\n```console\n$ go run ./x\n```\n", "", 1},
+		{"marked quote", "<!-- quote: x/main.go -->\n```go\nfunc main() {}\n```\n", "", 1},
+		{"unmarked prose block", "```shell\ngo test ./...\n```\n", "", 0},
+		{"unmarked session", "text\n```console\n$ go run ./x\n```\n", "line 2: a console block needs a marker line before it", 0},
+		{"marker too far away", "<!-- session: a.txtar -->\nprose\n```console\n$ x\n```\n", "line 3: a console block needs a marker line before it", 0},
+		{"wrong language", "<!-- quote: x.go -->\n```console\n$ x\n```\n", "line 2: a quote marker must be followed by a ```go block", 0},
+		{"unclosed", "<!-- quote: x.go -->\n```go\nx\n", "line 2: the block is never closed", 0},
+	}
+	for _, tt := range tests {
+		blocks, err := parseREADME(tt.text)
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)):
+			t.Errorf("%s: error %v, want one starting %q", tt.name, err, tt.wantErr)
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: unexpected error %v", tt.name, err)
+		case len(blocks) != tt.wantBlocks:
+			t.Errorf("%s: %d blocks, want %d", tt.name, len(blocks), tt.wantBlocks)
+		}
+	}
+}
+
+func TestRenderSession(t *testing.T) {
+	tests := []struct {
+		name, script, want, wantErr string
+	}{
+		{
+			name:   "a failing program",
+			script: "# comment\n! exec go run ./02-threads -workers 2 in.txt\ncmp stdout $WORK/out\ncmp stderr $WORK/err\n-- out --\nfib(1) = 1\n-- err --\nline 2: bad\nexit status 1\n",
+			want:   "$ go run ./02-threads -workers 2 in.txt\nfib(1) = 1\nline 2: bad\nexit status 1\n",
+		},
+		{
+			name:   "nothing on stderr",
+			script: "[!race] skip\nexec go run ./x\ncmp stdout $WORK/out\n! stderr .\n-- out --\nok\n",
+			want:   "$ go run ./x\nok\n",
+		},
+		{
+			name:   "a golden for each system",
+			script: "exec go run ./x\n[!windows] cmp stdout $WORK/unix\n[windows] cmp stdout $WORK/windows\n! stderr .\n-- unix --\nsignal: killed\n-- windows --\nexit status 1\n",
+			want:   "$ go run ./x\nsignal: killed\n",
+		},
+		{
+			name:    "stderr not checked",
+			script:  "exec go run ./x\ncmp stdout $WORK/out\n-- out --\nok\n",
+			wantErr: "t.txtar: a README session needs one `exec go run`, and must check all of stdout and stderr",
+		},
+		{
+			name:    "two commands",
+			script:  "exec go run ./x\nexec go run ./y\n",
+			wantErr: "t.txtar: a README session runs one command",
+		},
+		{
+			name:    "input that shells redirect differently",
+			script:  "stdin $WORK/in\nexec go run ./x\n",
+			wantErr: "t.txtar: a README session cannot take stdin: bash and PowerShell redirect input differently",
+		},
+	}
+	for _, tt := range tests {
+		got, err := renderSession("t.txtar", []byte(tt.script))
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if got != tt.want || gotErr != tt.wantErr {
+			t.Errorf("%s: renderSession = %q, %q; want %q, %q", tt.name, got, gotErr, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestNormaliseRace(t *testing.T) {
+	report := "Read at 0x00c0000180f8 by goroutine 9:\n  main.unsynchronised.func1()\n      /home/me/go-in-parallel/02-threads/race/main.go:42 +0xaf\nGoroutine 8 (finished) created at:\n"
+	want := "Read at 0x? by goroutine N:\n  main.unsynchronised.func1()\n      .../02-threads/race/main.go:42 +0x?\nGoroutine N (finished) created at:\n"
+	if got := normaliseRace(report); got != want {
+		t.Errorf("normaliseRace:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestLostOutput runs each program as README does, with a standard output
+// that cannot be written: a file open only for reading, as a closed stdout
+// behaves, and on Linux /dev/full, a disk that is always full. Each must
+// say so in one line that names what failed, and exit with status 1, which
+// go run reports in a line of its own.
+func TestLostOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every program")
+	}
+	programs := []struct {
+		name string
+		args []string
+		what string // what it was writing
+	}{
+		{"fib", []string{"./01-subprocess/fib", "25"}, "the result"},
+		{"subprocess", []string{"./01-subprocess"}, "the report"},
+		{"threads", []string{"./02-threads", "testdata/numbers.txt"}, "results"},
+		{"processes", []string{"./03-processes", "testdata/numbers.txt"}, "results"},
+	}
+	readOnly := filepath.Join(t.TempDir(), "read-only")
+	if err := os.WriteFile(readOnly, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outputs := []string{readOnly}
+	if runtime.GOOS == "linux" {
+		outputs = append(outputs, "/dev/full")
+	}
+	for _, output := range outputs {
+		for _, p := range programs {
+			t.Run(p.name+" to "+filepath.Base(output), func(t *testing.T) {
+				stdout, err := os.Open(output) // for reading only: every write fails
+				if output == "/dev/full" {
+					stdout, err = os.OpenFile(output, os.O_WRONLY, 0)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer stdout.Close()
+				cmd := exec.Command("go", append([]string{"run"}, p.args...)...)
+				cmd.Stdout = stdout
+				var stderr strings.Builder
+				cmd.Stderr = &stderr
+				cmd.Run()
+				want := regexp.MustCompile("^" + p.name + ": writing " + p.what + ": [^\n]+\nexit status 1\n$")
+				if !want.MatchString(stderr.String()) || cmd.ProcessState.ExitCode() != 1 {
+					t.Errorf("exit status %d, stderr:\n%s\nwant status 1 and stderr matching %s",
+						cmd.ProcessState.ExitCode(), stderr.String(), want)
+				}
+			})
+		}
+	}
+}
