@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,11 +14,20 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	// The report goes through a buffer, and the one write that can fail is
+	// the flush at the end, which we check: output that cannot be written
+	// (a full disk, a closed stdout) is an error like any other.
+	out := bufio.NewWriter(os.Stdout)
+	err := run(out)
+	if flushErr := out.Flush(); err == nil && flushErr != nil {
+		err = fmt.Errorf("writing the report: %w", flushErr)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "subprocess: %v\n", err)
 		os.Exit(1)
 	}
@@ -158,7 +168,33 @@ func communicate(cmd *exec.Cmd, input string) (string, error) {
 	// Wait must come after the last read: it closes the pipes.
 	waitErr := cmd.Wait()
 	writeErr := <-written
+	// A child may exit without reading all its input. Like Python's
+	// communicate, we do not call that an error: Wait reports whether the
+	// child succeeded.
+	if stdinGone(writeErr) {
+		writeErr = nil
+	}
 	return string(out), errors.Join(readErr, waitErr, writeErr)
+}
+
+// stdinGone reports whether err, from writing to the child's stdin, only
+// says that nobody reads it any more. It is the rule os/exec applies when it
+// copies cmd.Stdin (skipStdinCopyError in exec_unix.go and exec_windows.go):
+// a broken pipe is EPIPE on Unix, and ERROR_BROKEN_PIPE or ERROR_NO_DATA on
+// Windows, which errors.Is(err, syscall.EPIPE) does not match. We add
+// os.ErrClosed, which os/exec never sees because it closes its pipe itself:
+// we see it when Wait, after the child has exited, closes the pipe under a
+// write that is still waiting.
+func stdinGone(err error) bool {
+	const errorBrokenPipe, errorNoData = syscall.Errno(109), syscall.Errno(232) // Windows error codes
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, syscall.EPIPE), errors.Is(err, os.ErrClosed):
+		return true
+	case runtime.GOOS == "windows" && errors.As(err, &errno):
+		return errno == errorBrokenPipe || errno == errorNoData
+	}
+	return false
 }
 
 // buildFib compiles the fib program into dir and returns its path. It asks
