@@ -67,14 +67,15 @@ func (p pool) feed(ctx context.Context, w *workerProcess, tasks <-chan task) {
 		// A task that is ready now joins the batch for the worker. When
 		// none is, we write the batch out before we wait, if the worker
 		// could run out of work: when it has nothing we have written, or
-		// when the batch is half of what it may hold, or full.
+		// when the batch is half of what it may hold; and at once when
+		// the worker holds a slow task, which no batch is to hold back.
 		select {
 		case t, open := <-take:
 			tasks = f.take(t, open, tasks)
 			continue
 		default:
 		}
-		if f.unwritten > 0 && (f.unwritten == len(f.sent) || f.unwritten >= maxSent/2 || take == nil) {
+		if f.unwritten > 0 && (f.unwritten == len(f.sent) || f.unwritten >= maxSent/2 || f.held >= budget) {
 			f.worker.flush()
 			f.unwritten = 0
 		}
