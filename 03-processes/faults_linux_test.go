@@ -109,14 +109,14 @@ func startPool(t *testing.T, p pool) (io.WriteCloser, <-chan outcome) {
 // is answered.
 func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	input, done := startPool(t, pool{workers: 1})
-	fmt.Fprintln(input, "37")
+	fmt.Fprintln(input, "40") // About half a second: still computing when we kill it.
 	victim := busyWorker(t, os.Getpid())
 	syscall.Kill(victim, syscall.SIGKILL)
 	fmt.Fprintln(input, "10")
 	input.Close()
 	want := outcome{
-		Stdout: "fib(37) = 24157817\nfib(10) = 55\n",
-		Stderr: "processes: a worker process died (signal: killed) while computing fib(37) for line 1; trying again in a new worker process\n",
+		Stdout: "fib(40) = 102334155\nfib(10) = 55\n",
+		Stderr: "processes: a worker process died (signal: killed) while computing fib(40) for line 1; trying again in a new worker process\n",
 	}
 	if got := <-done; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -131,15 +131,21 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 // tries the task again in a new worker, while the other worker answers the
 // other lines.
 func TestStoppedWorker(t *testing.T) {
-	input, done := startPool(t, pool{workers: 2, timeout: time.Second})
-	fmt.Fprintln(input, "36")
+	// The deadline leaves the new worker time enough to compute the task
+	// in this build (slower under -race), and no more than that.
+	start := time.Now()
+	fib.Fib(40)
+	timeout := (2*time.Since(start) + time.Second/2).Round(time.Second / 10)
+
+	input, done := startPool(t, pool{workers: 2, timeout: timeout})
+	fmt.Fprintln(input, "40") // About half a second: still computing when we stop it.
 	victim := busyWorker(t, os.Getpid())
 	syscall.Kill(victim, syscall.SIGSTOP)
 	fmt.Fprint(input, "10\n20\n")
 	input.Close()
 	want := outcome{
-		Stdout: "fib(36) = 14930352\nfib(10) = 55\nfib(20) = 6765\n",
-		Stderr: "processes: a worker process was stopped after 1s computing fib(36) for line 1; trying again in a new worker process\n",
+		Stdout: "fib(40) = 102334155\nfib(10) = 55\nfib(20) = 6765\n",
+		Stderr: "processes: a worker process was stopped after " + timeout.String() + " computing fib(40) for line 1; trying again in a new worker process\n",
 	}
 	if got := <-done; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)

@@ -45,7 +45,7 @@ const inFlight = 1024
 
 // queue is the buffer of the channel of tasks. A buffer lets the reader and
 // the workers each run for a while without waiting for the other to take a
-// turn, which makes the pool cheaper per task (see README).
+// turn: fewer switches from one goroutine to another, a cheaper pool.
 const queue = 256
 
 // defaultTimeout is how long a worker process may take over one task before
