@@ -1,14 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"goinparallel/fib"
 	"goinparallel/fib/fibtest"
@@ -107,32 +104,7 @@ func TestAnswersWhileTheInputIsOpen(t *testing.T) {
 // TestNoGoroutineOutlivesThePool checks that when pool returns, its workers
 // and its printer have ended.
 func TestNoGoroutineOutlivesThePool(t *testing.T) {
-	before := runtime.NumGoroutine()
-	runPool(t, 8, strings.Repeat("15\nx\n", 100))
-	// A goroutine that has signalled that it is done may still be on its
-	// way out; give the scheduler a moment, but no more than that.
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		runtime.Gosched()
-	}
-	if after := runtime.NumGoroutine(); after > before {
-		buf := make([]byte, 1<<16)
-		t.Errorf("%d goroutines before the pool, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
-	}
-}
-
-// failingWriter accepts limit bytes, then fails every write, as a full disk
-// or a closed stdout does.
-type failingWriter struct{ limit int }
-
-func (w *failingWriter) Write(p []byte) (int, error) {
-	if len(p) > w.limit {
-		n := w.limit
-		w.limit = 0
-		return n, errors.New("no space left on device")
-	}
-	w.limit -= len(p)
-	return len(p), nil
+	fibtest.NoGoroutineLeft(t, func() { runPool(t, 8, strings.Repeat("15\nx\n", 100)) })
 }
 
 // endless is an input that never ends: a line of 1 after another.
@@ -150,7 +122,7 @@ func (endless) Read(p []byte) (int, error) {
 func TestOutputThatCannotBeWritten(t *testing.T) {
 	for _, input := range []io.Reader{strings.NewReader(strings.Repeat("20\n", 10000)), endless{}} {
 		var errOut strings.Builder
-		status := run([]string{"-workers", "2"}, input, &failingWriter{limit: 5000}, &errOut)
+		status := run([]string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &errOut)
 		if want := "threads: writing results: no space left on device\n"; status != 1 || errOut.String() != want {
 			t.Errorf("%T: status %d, stderr %q; want 1, %q", input, status, errOut.String(), want)
 		}

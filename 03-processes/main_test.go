@@ -167,16 +167,7 @@ func TestWorkersCannotStart(t *testing.T) {
 // TestNoGoroutineOutlivesThePool checks that when the pool returns, its
 // feeders, their readers, its reader and its printer have ended.
 func TestNoGoroutineOutlivesThePool(t *testing.T) {
-	before := runtime.NumGoroutine()
-	runPool(t, pool{workers: 3}, strings.NewReader(strings.Repeat("15\nx\n", 50)))
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		runtime.Gosched()
-	}
-	if after := runtime.NumGoroutine(); after > before {
-		buf := make([]byte, 1<<16)
-		t.Errorf("%d goroutines before the pool, %d after:\n%s", before, after, buf[:runtime.Stack(buf, true)])
-	}
+	fibtest.NoGoroutineLeft(t, func() { runPool(t, pool{workers: 3}, strings.NewReader(strings.Repeat("15\nx\n", 50))) })
 }
 
 // TestWorkerDies: a worker process that dies is reported with how it ended,
@@ -221,26 +212,12 @@ func TestStuckWorker(t *testing.T) {
 	}
 }
 
-// failingWriter accepts limit bytes, then fails every write, as a full disk
-// or a closed stdout does.
-type failingWriter struct{ limit int }
-
-func (w *failingWriter) Write(p []byte) (int, error) {
-	if len(p) > w.limit {
-		n := w.limit
-		w.limit = 0
-		return n, errors.New("no space left on device")
-	}
-	w.limit -= len(p)
-	return len(p), nil
-}
-
 // TestOutputThatCannotBeWritten: when stdout fails, the program says so in
 // one line and exits 1, with its workers stopped.
 func TestOutputThatCannotBeWritten(t *testing.T) {
 	var stderr lockedWriter
 	input := strings.NewReader(strings.Repeat("20\n", 10000))
-	status := run([]string{"-workers", "2"}, input, &failingWriter{limit: 5000}, &stderr)
+	status := run([]string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &stderr)
 	if want := "processes: writing results: no space left on device\n"; status != 1 || stderr.String() != want {
 		t.Errorf("status %d, stderr %q; want 1, %q", status, stderr.String(), want)
 	}
