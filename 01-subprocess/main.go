@@ -33,7 +33,8 @@ func main() {
 	}
 }
 
-// run builds the fib program, runs it seven times and reports each run on w.
+// run builds the fib program, makes seven calls of it or of a program that
+// does not exist, and reports each on w.
 func run(w io.Writer) error {
 	// Python runs fibonacci.py from source every time. Go compiles, so we
 	// build the fib program once, into a directory of our own that we remove

@@ -81,9 +81,9 @@ func TestShutdownWithWorkInFlight(t *testing.T) {
 	}
 }
 
-// TestManyMoreLinesThanTheWindow sends far more lines than the window of
-// lines in flight, with a slow line first that holds all the others back.
-func TestManyMoreLinesThanTheWindow(t *testing.T) {
+// TestManyMoreLinesThanInFlight sends far more lines than may be in flight,
+// with a slow line first that holds all the others back.
+func TestManyMoreLinesThanInFlight(t *testing.T) {
 	input := "27\n" + strings.Repeat("2\n", 5*inFlight)
 	stdout, _, ok := runPool(t, 2, input)
 	want := "fib(27) = 196418\n" + strings.Repeat("fib(2) = 1\n", 5*inFlight)

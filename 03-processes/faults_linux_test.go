@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -299,33 +300,59 @@ func TestSignals(t *testing.T) {
 	}
 }
 
-// TestPoolKilled kills the pool with SIGKILL, which it cannot catch, while
-// its workers compute slow tasks that came after many quick ones. Each
-// worker holds at most one slow task, and writes what it has before it
-// starts one: so it finds that the pool is gone, and exits, after the task
-// in hand, not after every slow task of the input. SIGHUP and SIGQUIT sent
-// to the pool alone end it the same way.
+// TestPoolKilled ends the pool without a chance to clean up, while its
+// workers compute slow tasks that came after many quick ones: SIGKILL, which
+// it cannot catch; SIGHUP and SIGQUIT, which it does not catch; and SIGPIPE,
+// which kills it when the reader of its output has gone. Each worker holds
+// at most one slow task, and writes what it has before it starts one: so it
+// finds that the pool is gone, and exits, after the task in hand, not after
+// every slow task of the input.
 func TestPoolKilled(t *testing.T) {
 	// How long one slow task takes in this build (slower under -race).
 	start := time.Now()
 	fib.Fib(38)
 	oneTask := time.Since(start)
 
-	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGHUP, syscall.SIGQUIT} {
-		t.Run(sig.String(), func(t *testing.T) {
-			cmd, stdin, _ := startProgram(t, io.Discard, "-workers", "2")
+	kill := func(sig syscall.Signal) func(*exec.Cmd, io.Closer) {
+		return func(cmd *exec.Cmd, _ io.Closer) { cmd.Process.Signal(sig) }
+	}
+	tests := []struct {
+		name string
+		sig  syscall.Signal // the signal that ends the pool
+		end  func(pool *exec.Cmd, output io.Closer)
+	}{
+		{"SIGKILL", syscall.SIGKILL, kill(syscall.SIGKILL)},
+		{"SIGHUP", syscall.SIGHUP, kill(syscall.SIGHUP)},
+		{"SIGQUIT", syscall.SIGQUIT, kill(syscall.SIGQUIT)},
+		{"SIGPIPE: the reader of its output goes", syscall.SIGPIPE, func(_ *exec.Cmd, output io.Closer) { output.Close() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if signal.Ignored(tt.sig) {
+				// An ignored signal stays ignored in the programs we start
+				// (nohup ignores SIGHUP, for one): it cannot end the pool.
+				t.Skipf("%v is ignored here, and so in the pool", tt.sig)
+			}
+			outR, outW, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd, stdin, _ := startProgram(t, outW, "-workers", "2")
+			outW.Close()
+			go io.Copy(io.Discard, outR) // Until the test closes outR.
+			defer outR.Close()
 			// Were each worker to compute all of its share, it would take
 			// ten times as long as one slow task.
 			fmt.Fprint(stdin, strings.Repeat("1\n", 2000)+strings.Repeat("38\n", 20))
 			first := busyWorker(t, cmd.Process.Pid)
 			workers := []int{first, busyWorker(t, cmd.Process.Pid, first)}
-			killed := time.Now()
-			cmd.Process.Signal(sig)
-			cmd.Wait()
+			ended := time.Now()
+			tt.end(cmd, outR)
+			waitFor(t, "the pool has died", func() bool { return !alive(cmd.Process.Pid) })
 			for _, pid := range workers {
 				waitFor(t, fmt.Sprintf("worker %d has exited", pid), func() bool { return !alive(pid) })
 			}
-			if took := time.Since(killed); took > 3*oneTask+2*time.Second {
+			if took := time.Since(ended); took > 3*oneTask+2*time.Second {
 				t.Errorf("the workers took %v to stop after the pool died, where one task takes %v", took, oneTask)
 			}
 		})

@@ -10,11 +10,13 @@ import (
 
 // This file holds the feeder: the goroutine that keeps one worker process
 // busy. How many tasks a worker may hold (pacing) is decided in hasRoom; what
-// happens when a worker process fails (retrying) is decided in replace.
+// happens when a worker process fails (retrying) is decided in lost, and a
+// new one started in replace.
 
-// budget is how much work, counted in calls of the recursive fib, a worker
-// process may hold beyond the task it is computing: about a millisecond's
-// worth (fib makes about a billion calls a second). Below it, many quick
+// budget is how much work, counted in calls of the recursive fib, a feeder
+// sends its worker process in all, the task in hand included, before it
+// waits for answers: about a millisecond's worth (fib makes almost a billion
+// calls a second). Below it, many quick
 // tasks travel together, so that the pipes and system calls are paid once
 // per batch; a task that costs more always goes alone, so that it never waits
 // behind another slow task while a worker is idle. We know what a task costs

@@ -49,7 +49,7 @@ const inFlight = 1024
 const queue = 256
 
 // defaultTimeout is how long a worker process may take over one task before
-// the pool stops it: twenty times what fib(45), the slowest task there is,
+// the pool stops it: over twenty times what fib(45), the slowest task there is,
 // takes on the machine in README's Measurements, so that no valid task
 // trips it on a slow machine, while a stuck worker is still found.
 const defaultTimeout = 2 * time.Minute

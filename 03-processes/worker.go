@@ -60,8 +60,10 @@ func serve(in io.Reader, out, stderr io.Writer) int {
 	}
 }
 
-// lost reports answers that could not be written, most often because the
-// pool has died, and returns the worker's exit status.
+// lost reports answers that could not be written, and returns the worker's
+// exit status. When the pool has died, a worker on Linux or macOS is killed
+// by SIGPIPE at that write before it gets here, and says nothing; on
+// Windows the write fails, and it says so.
 func lost(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "processes -worker: writing answers: %v\n", err)
 	return 1

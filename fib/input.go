@@ -133,6 +133,13 @@ func Open(args []string, stdin io.Reader) (io.ReadCloser, error) {
 		}
 		return f, nil
 	default:
+		// Python's argparse takes flags anywhere; Go's flag package stops
+		// at the first argument that is not one.
+		for _, arg := range args[1:] {
+			if strings.HasPrefix(arg, "-") {
+				return nil, fmt.Errorf("%s comes after the file %s: put flags before it", arg, args[0])
+			}
+		}
 		return nil, fmt.Errorf("%d files given, want at most one", len(args))
 	}
 }
