@@ -73,7 +73,11 @@ func (p pool) feed(ctx context.Context, w *workerProcess, tasks <-chan task) {
 		// the worker holds a slow task, which no batch is to hold back.
 		select {
 		case t, open := <-take:
-			tasks = f.take(t, open, tasks)
+			if !open {
+				tasks = nil // No more tasks: we answer the ones we hold.
+				continue
+			}
+			f.take(t)
 			continue
 		default:
 		}
@@ -89,9 +93,17 @@ func (p pool) feed(ctx context.Context, w *workerProcess, tasks <-chan task) {
 			}
 			return
 		case t, open := <-take:
-			tasks = f.take(t, open, tasks)
+			if !open {
+				tasks = nil
+				continue
+			}
+			f.take(t)
 		case a, open := <-f.answers():
-			f.answer(a, open)
+			if !open { // The worker's output has ended: it has died.
+				f.lost(fmt.Sprintf("died (%v) while computing", f.worker.kill()))
+				continue
+			}
+			f.answer(a)
 		case <-f.overdue():
 			f.worker.kill()
 			f.lost(fmt.Sprintf("was stopped after %v computing", f.timeout))
@@ -108,12 +120,9 @@ func (f *feeder) hasRoom() bool {
 	return len(f.sent) == 0 || (len(f.sent) < maxSent && f.held < budget)
 }
 
-// take handles a receive from tasks, and returns tasks, or nil once it is
-// closed. Without a worker process, the task waits in sent for replace.
-func (f *feeder) take(t task, open bool, tasks <-chan task) <-chan task {
-	if !open {
-		return nil // No more tasks: we answer the ones we hold.
-	}
+// take sends t to the worker process. Without a worker process, t waits in
+// sent for replace.
+func (f *feeder) take(t task) {
 	f.sent = append(f.sent, sentTask{task: t})
 	f.held += fib.Calls(t.line.N)
 	if f.worker != nil {
@@ -123,7 +132,6 @@ func (f *feeder) take(t task, open bool, tasks <-chan task) <-chan task {
 			f.deadline.Reset(f.timeout) // The worker starts on it now.
 		}
 	}
-	return tasks
 }
 
 // answers returns the channel of the worker's answers, or nil, which is
@@ -144,12 +152,10 @@ func (f *feeder) overdue() <-chan time.Time {
 	return f.deadline.C
 }
 
-// answer handles a receive from the worker's answers: the answer to the
-// oldest task sent, or else a fault.
-func (f *feeder) answer(a answer, open bool) {
+// answer handles a line from the worker: the answer to the oldest task
+// sent, or else a fault.
+func (f *feeder) answer(a answer) {
 	switch {
-	case !open:
-		f.lost(fmt.Sprintf("died (%v) while computing", f.worker.kill()))
 	case !a.ok || len(f.sent) == 0 || a.line != f.sent[0].line.Number:
 		f.worker.kill()
 		f.lost("was stopped for sending a line that is not the next answer while computing")
