@@ -277,6 +277,7 @@ func TestSignals(t *testing.T) {
 			outW.Close()
 			defer stdin.Close()
 			workers := tt.setup(t, cmd, stdin)
+			signalled := time.Now()
 			tt.send(cmd.Process.Pid)
 			exited := make(chan struct{})
 			go func() { cmd.Wait(); close(exited) }()
@@ -285,6 +286,7 @@ func TestSignals(t *testing.T) {
 			case <-time.After(30 * time.Second): // Only a hang takes this long.
 				t.Fatal("the pool did not end")
 			}
+			t.Logf("the pool ended %v after the signal", time.Since(signalled))
 			if got := cmd.ProcessState.ExitCode(); got != 130 {
 				t.Errorf("exit status %d, want 130", got)
 			}
