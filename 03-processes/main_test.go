@@ -230,13 +230,9 @@ func TestSameAsChapter02(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds chapter 02")
 	}
-	threads := filepath.Join(t.TempDir(), "threads")
-	if runtime.GOOS == "windows" {
-		threads += ".exe"
-	}
-	if out, err := exec.Command("go", "build", "-o", threads, "goinparallel/02-threads").CombinedOutput(); err != nil {
-		t.Fatalf("building chapter 02: %v\n%s", err, out)
-	}
+	// Both programs are built as a user builds them: under -race, this
+	// test binary would compute ten times as slowly.
+	threads, processes := build(t, "02-threads"), build(t, "03-processes")
 	rng := rand.New(rand.NewPCG(5, 6))
 	var random strings.Builder
 	for range 2000 {
@@ -266,7 +262,7 @@ func TestSameAsChapter02(t *testing.T) {
 	for name, input := range inputs {
 		for _, workers := range []string{"1", "3"} {
 			a := runProgram(t, threads, input, "-workers", workers)
-			b := runProgram(t, self(t), input, "-workers", workers)
+			b := runProgram(t, processes, input, "-workers", workers)
 			if diff := cmp.Diff(a, b); diff != "" {
 				t.Errorf("%s, -workers %s: chapter 02 and 03 differ (-02 +03):\n%s", name, workers, diff)
 			}
@@ -276,12 +272,25 @@ func TestSameAsChapter02(t *testing.T) {
 	// program's name.
 	for _, workers := range []string{"0", "256", "257"} {
 		a := runProgram(t, threads, "1\n", "-workers", workers)
-		b := runProgram(t, self(t), "1\n", "-workers", workers)
+		b := runProgram(t, processes, "1\n", "-workers", workers)
 		b.Stderr = strings.ReplaceAll(b.Stderr, "processes:", "threads:")
 		if diff := cmp.Diff(a, b); diff != "" {
 			t.Errorf("-workers %s: chapter 02 and 03 differ (-02 +03):\n%s", workers, diff)
 		}
 	}
+}
+
+// build builds the program in the directory dir of the module, and returns
+// its path.
+func build(t *testing.T, dir string) string {
+	exe := filepath.Join(t.TempDir(), filepath.Base(dir))
+	if runtime.GOOS == "windows" {
+		exe += ".exe"
+	}
+	if out, err := exec.Command("go", "build", "-o", exe, "goinparallel/"+dir).CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", dir, err, out)
+	}
+	return exe
 }
 
 func runProgram(t *testing.T, path, input string, args ...string) outcome {
