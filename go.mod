@@ -1,4 +1,4 @@
-module goinparallel
+module example.com/goinparallel
 
 go 1.25
 

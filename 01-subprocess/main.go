@@ -206,7 +206,7 @@ func buildFib(dir string) (string, error) {
 	if runtime.GOOS == "windows" {
 		fib += ".exe"
 	}
-	build := exec.Command("go", "build", "-o", fib, "goinparallel/01-subprocess/fib")
+	build := exec.Command("go", "build", "-o", fib, "example.com/goinparallel/01-subprocess/fib")
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the fib program: %v\n%s", err, out)
 	}

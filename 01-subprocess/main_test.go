@@ -71,7 +71,7 @@ func BenchmarkRun(b *testing.B) {
 	})
 	b.Run("go-run", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := exec.Command("go", "run", "goinparallel/01-subprocess/fib", "25").Output(); err != nil {
+			if _, err := exec.Command("go", "run", "example.com/goinparallel/01-subprocess/fib", "25").Output(); err != nil {
 				b.Fatal(err)
 			}
 		}

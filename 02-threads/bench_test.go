@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
-	"goinparallel/fib"
-	"goinparallel/fib/fibtest"
+	"example.com/goinparallel/fib"
+	"example.com/goinparallel/fib/fibtest"
 )
 
 // BenchmarkCPU measures the batch through the pool with one worker and with

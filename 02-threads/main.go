@@ -24,7 +24,7 @@ import (
 	"runtime"
 	"sync"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // maxWorkers is the most workers a pool may have: far more than any machine

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"goinparallel/fib"
-	"goinparallel/fib/fibtest"
+	"example.com/goinparallel/fib"
+	"example.com/goinparallel/fib/fibtest"
 )
 
 // runPool runs the pool on input and returns what it printed.

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // These tests kill real worker processes and the pool itself, and check by

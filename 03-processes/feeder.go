@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // This file holds the feeder: the goroutine that keeps one worker process

@@ -30,7 +30,7 @@ import (
 	"syscall"
 	"time"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // maxWorkers is the most workers a pool may have: far more than any machine

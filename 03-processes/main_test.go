@@ -22,8 +22,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"goinparallel/fib"
-	"goinparallel/fib/fibtest"
+	"example.com/goinparallel/fib"
+	"example.com/goinparallel/fib/fibtest"
 )
 
 // The pool starts its worker processes from os.Executable(), which in a test
@@ -287,7 +287,7 @@ func build(t *testing.T, dir string) string {
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
 	}
-	if out, err := exec.Command("go", "build", "-o", exe, "goinparallel/"+dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", exe, "example.com/goinparallel/"+dir).CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", dir, err, out)
 	}
 	return exe

@@ -7,7 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // This file holds the life of one worker process, as the pool sees it:

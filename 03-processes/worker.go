@@ -7,7 +7,7 @@ import (
 	"io"
 	"strconv"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // The protocol between the pool and a worker process is one line per message,

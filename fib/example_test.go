@@ -3,7 +3,7 @@ package fib_test
 import (
 	"fmt"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 func ExampleFib() {

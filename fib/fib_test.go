@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 func TestFib(t *testing.T) {

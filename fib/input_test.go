@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // read returns what a Reader makes of input, one string per Next.

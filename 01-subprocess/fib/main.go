@@ -18,7 +18,7 @@ import (
 	"io"
 	"os"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // The exit statuses, the same in every program of this repository.

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"io"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // Loop is the fib pools' work without a pool: it reads in, computes fib for

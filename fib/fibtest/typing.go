@@ -6,7 +6,7 @@ import (
 	"io"
 	"testing"
 
-	"goinparallel/fib"
+	"example.com/goinparallel/fib"
 )
 
 // Typing checks that a pool answers like a program used at a terminal: it
