@@ -51,7 +51,9 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("threads", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	workers := flags.Int("workers", runtime.NumCPU(), "number of worker goroutines")
+	// By default, one worker for each CPU that Go may use: GOMAXPROCS,
+	// which, unlike runtime.NumCPU, respects a container's CPU limit.
+	workers := flags.Int("workers", runtime.GOMAXPROCS(0), "number of worker goroutines: one per CPU that Go may use (GOMAXPROCS)")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: threads [-workers N] [file]")
 		flags.PrintDefaults()

@@ -63,7 +63,9 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("processes", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	workers := flags.Int("workers", runtime.NumCPU(), "number of worker processes")
+	// By default, one worker for each CPU that Go may use: GOMAXPROCS,
+	// which, unlike runtime.NumCPU, respects a container's CPU limit.
+	workers := flags.Int("workers", runtime.GOMAXPROCS(0), "number of worker processes: one per CPU that Go may use (GOMAXPROCS)")
 	timeout := flags.Duration("timeout", defaultTimeout, "how long a worker process may take over one task")
 	workerMode := flags.Bool("worker", false, "serve tasks on stdin as a worker process (the pool starts its workers this way)")
 	flags.Usage = func() {
