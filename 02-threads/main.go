@@ -105,8 +105,9 @@ type result struct {
 // Python's Executor.map: results in the order of the lines, computed in any
 // order. It reports whether every line was answered, and the error that
 // stopped it writing to stdout, if any. It has three kinds of goroutine, as
-// in the Python tutorial's diagram: this one reads the input, the workers
-// compute, and one printer prints. It returns only when all are done.
+// in the Python tutorial's diagram: one reads the input, the workers
+// compute, and one printer prints. It returns when all are done, or at
+// once when stdout fails.
 func pool(workers int, in io.Reader, stdout, stderr io.Writer) (allAnswered bool, err error) {
 	// A printer that cannot write stops the pool, through ctx: nobody would
 	// see the rest of the results.
@@ -131,27 +132,39 @@ func pool(workers int, in io.Reader, stdout, stderr io.Writer) (allAnswered bool
 	printed := make(chan outcome, 1)
 	go func() {
 		allAnswered, err := printInOrder(futures, stdout, stderr)
+		printed <- outcome{allAnswered, err}
 		if err != nil {
-			// Stop the reader and the workers, and take what the reader
-			// still sends, so that it never waits for a printer that has
-			// stopped.
+			// Nobody will see the rest of the results: stop the reader
+			// and the workers, and take what the reader still sends, so
+			// that it never waits for a printer that has stopped.
 			cancel()
 			for range futures {
 			}
 		}
-		printed <- outcome{allAnswered, err}
 	}()
 
-	read(ctx, in, tasks, futures)
+	// The reader has a goroutine of its own, so that a printer that cannot
+	// write is reported at once, even while the reader waits for a line
+	// that a user has not typed yet.
+	go func() {
+		read(ctx, in, tasks, futures)
+		// Shutting down is the Go idiom, where the Python tutorial sent
+		// one "exit" per thread: closing tasks ends each worker's range
+		// loop, and closing futures ends the printer's, once it has
+		// printed every line.
+		close(tasks)
+		close(futures)
+	}()
 
-	// Shutting down is the Go idiom, where the Python tutorial sent one
-	// "exit" per thread: closing tasks ends each worker's range loop, and
-	// closing futures ends the printer's, once it has printed every line.
-	close(tasks)
-	close(futures)
-	running.Wait()
 	p := <-printed
-	return p.allAnswered, p.err
+	if p.err != nil {
+		// The workers take no more tasks, and finish the one in hand;
+		// the reader stops at its next line. We need not wait for them:
+		// nothing they do now reaches stdout.
+		return p.allAnswered, p.err
+	}
+	running.Wait()
+	return p.allAnswered, nil
 }
 
 // read reads every line of in and hands it on: a number to the workers, as a
@@ -198,18 +211,26 @@ func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (all
 	out := bufio.NewWriter(stdout)
 	allAnswered = true
 	for {
-		future, open := receiveOrFlush(futures, out)
+		future, open, err := receiveOrFlush(futures, out)
+		if err != nil {
+			return allAnswered, err
+		}
 		if !open {
 			break
 		}
-		r, _ := receiveOrFlush(future, out)
+		r, _, err := receiveOrFlush(future, out)
+		if err != nil {
+			return allAnswered, err
+		}
 		if r.err != nil {
 			allAnswered = false
-			out.Flush()
+			if err := out.Flush(); err != nil {
+				return allAnswered, err
+			}
 			fmt.Fprintf(stderr, "line %d: %v\n", r.line.Number, r.err)
 			continue
 		}
-		// A failed write, now or in an earlier flush, shows here: a
+		// A failed write shows here, or at the next flush: a
 		// bufio.Writer keeps its first error.
 		if _, err := out.WriteString(r.text); err != nil {
 			return allAnswered, err
@@ -219,13 +240,18 @@ func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (all
 }
 
 // receiveOrFlush receives from ch. When nothing is there yet, it first
-// flushes out, so that what is printed is seen while we wait.
-func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool) {
+// flushes out, so that what is printed is seen while we wait. If that
+// flush fails, it returns the error at once: nobody would see what we
+// waited for.
+func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool, err error) {
 	select {
 	case value, open = <-ch:
+		return value, open, nil
 	default:
-		out.Flush()
-		value, open = <-ch
 	}
-	return value, open
+	if err := out.Flush(); err != nil {
+		return value, false, err
+	}
+	value, open = <-ch
+	return value, open, nil
 }

@@ -18,8 +18,8 @@ import (
 // processes afresh, and that cost is counted.
 
 // benchPool returns a pool of worker processes that discards its output.
-func benchPool(b *testing.B, workers int) pool {
-	return pool{self: self(b), workers: workers, timeout: defaultTimeout, stderr: io.Discard}
+func benchPool(b *testing.B, workers int) *pool {
+	return &pool{program: self(b), workers: workers, timeout: defaultTimeout, stderr: io.Discard}
 }
 
 // BenchmarkCPU measures the batch through the pool with one worker and with

@@ -98,7 +98,7 @@ func busyWorker(t *testing.T, ppid int, skip ...int) int {
 
 // startPool runs a pool in this process with input from a pipe that the
 // test writes, and returns the pipe and a channel that delivers the outcome.
-func startPool(t *testing.T, p pool) (io.WriteCloser, <-chan outcome) {
+func startPool(t *testing.T, p *pool) (io.WriteCloser, <-chan outcome) {
 	inR, inW := io.Pipe()
 	done := make(chan outcome, 1)
 	go func() { done <- runPool(t, p, inR) }()
@@ -109,7 +109,7 @@ func startPool(t *testing.T, p pool) (io.WriteCloser, <-chan outcome) {
 // middle of a task: the pool reports it, starts a new worker, and the task
 // is answered.
 func TestKilledWorkerTaskIsRetried(t *testing.T) {
-	input, done := startPool(t, pool{workers: 1})
+	input, done := startPool(t, &pool{workers: 1})
 	fmt.Fprintln(input, "40") // About half a second: still computing when we kill it.
 	victim := busyWorker(t, os.Getpid())
 	syscall.Kill(victim, syscall.SIGKILL)
@@ -138,7 +138,7 @@ func TestStoppedWorker(t *testing.T) {
 	fib.Fib(40)
 	timeout := (2*time.Since(start) + time.Second/2).Round(time.Second / 10)
 
-	input, done := startPool(t, pool{workers: 2, timeout: timeout})
+	input, done := startPool(t, &pool{workers: 2, timeout: timeout})
 	fmt.Fprintln(input, "40") // About half a second: still computing when we stop it.
 	victim := busyWorker(t, os.Getpid())
 	syscall.Kill(victim, syscall.SIGSTOP)
@@ -146,7 +146,7 @@ func TestStoppedWorker(t *testing.T) {
 	input.Close()
 	want := outcome{
 		Stdout: "fib(40) = 102334155\nfib(10) = 55\nfib(20) = 6765\n",
-		Stderr: "processes: a worker process was stopped after " + timeout.String() + " computing fib(40) for line 1; trying again in a new worker process\n",
+		Stderr: "processes: a worker process was stopped after " + timeout.String() + " while computing fib(40) for line 1; trying again in a new worker process\n",
 	}
 	if got := <-done; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -160,11 +160,11 @@ func TestStoppedWorker(t *testing.T) {
 // replaced like one that died, and nothing hangs.
 func TestBrokenWorker(t *testing.T) {
 	broken := filepath.Join(t.TempDir(), "broken-worker")
-	script := "#!/bin/sh\necho nonsense\nexec cat >/dev/null\n"
+	script := "#!/bin/sh\necho ready\nread task\necho nonsense\nexec cat >/dev/null\n"
 	if err := os.WriteFile(broken, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	got := runPool(t, pool{self: broken, workers: 1}, strings.NewReader("7\n"))
+	got := runPool(t, &pool{program: broken, workers: 1}, strings.NewReader("7\n"))
 	const stopped = "processes: a worker process was stopped for sending a line that is not the next answer while computing fib(7) for line 1; "
 	want := outcome{
 		Stderr: stopped + "trying again in a new worker process\n" +

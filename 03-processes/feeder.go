@@ -3,24 +3,26 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"sync"
 	"time"
 
 	"example.com/goinparallel/fib"
 )
 
 // This file holds the feeder: the goroutine that keeps one worker process
-// busy. How many tasks a worker may hold (pacing) is decided in hasRoom; what
-// happens when a worker process fails (retrying) is decided in lost, and a
-// new one started in replace.
+// busy. How many tasks a worker may hold (pacing) is decided in hasRoom;
+// how long it may stay silent over them, in tick; what happens when a
+// worker process is lost, in lose; and a new one is started in start.
 
 // budget is how much work, counted in calls of the recursive fib, a feeder
 // sends its worker process in all, the task in hand included, before it
 // waits for answers: about a millisecond's worth (fib makes almost a billion
-// calls a second). Below it, many quick
-// tasks travel together, so that the pipes and system calls are paid once
-// per batch; a task that costs more always goes alone, so that it never waits
-// behind another slow task while a worker is idle. We know what a task costs
-// before it runs, because fib.Calls counts it.
+// calls a second). Below it, many quick tasks travel together, so that the
+// pipes and system calls are paid once per batch; a task that costs more
+// always goes alone, so that it never waits behind another slow task while
+// a worker is idle. We know what a task costs before it runs, because
+// fib.Calls counts it.
 const budget = 1_000_000
 
 // maxSent bounds how many tasks a worker process may hold. Their lines fit
@@ -31,6 +33,24 @@ const maxSent = 64
 // the pool gives up on it.
 const maxTries = 2
 
+// ticksPerTimeout is how finely a feeder's clock measures -timeout: it
+// ticks every timeout/ticksPerTimeout, and a worker is late when it has
+// been silent for that many ticks. The clock counts the ticks the feeder
+// sees, not the time that passes. A pool that is stopped, by Ctrl-Z or a
+// debugger, sees none, and a time.Ticker keeps no more than one tick for a
+// receiver that is late: however long the pool was stopped, its workers
+// are charged a tick for it.
+const ticksPerTimeout = 10
+
+// startupLimit is how long a new worker process may take to say it is
+// ready. Starting is not a task, so -timeout does not bound it; but a
+// worker that never starts must not keep its tasks forever.
+const startupLimit = time.Minute
+
+// maxFailedStarts is how many worker processes in a row may fail to start,
+// or die before they are ready, before the pool stops starting them.
+const maxFailedStarts = 3
+
 // A sentTask is a task sent to a worker process, and not yet answered.
 type sentTask struct {
 	task
@@ -39,28 +59,37 @@ type sentTask struct {
 
 // A feeder is the state of one feed loop.
 type feeder struct {
-	pool
-	worker    *workerProcess // the running worker process, or nil
-	sent      []sentTask     // sent to worker and not yet answered, oldest first
-	held      int            // what the tasks in sent cost, in calls of fib
-	unwritten int            // how many of them, at the end, are still in our buffer
-
-	// The oldest sent task is the one the worker computes now: deadline
-	// fires when it has done so for longer than the timeout.
-	deadline *time.Timer
+	pool       *pool
+	worker     *workerProcess // the running worker process, or nil
+	ready      bool           // the worker has said it is ready
+	done       bool           // we have closed the worker's input
+	unanswered []sentTask     // sent to the worker and not yet answered, oldest first
+	cost       int            // what the unanswered tasks cost, in calls of fib
+	unflushed  int            // how many of them, at the end, are still in our buffer
+	silent     int            // clock ticks since the worker last said something
 }
 
-// feed keeps the worker process w busy: it takes tasks, sends them to the
-// process and sends each answer on, as the task's result. It returns when
+// feed keeps a worker process busy: it takes tasks, sends them to the
+// process, and sends each answer on, as the task's result. It returns when
 // tasks is closed and every task it took is answered, when ctx is done, or
-// when no worker process can be started any more; in every case only after
-// its worker process has exited.
-func (p pool) feed(ctx context.Context, w *workerProcess, tasks <-chan task) {
-	f := &feeder{pool: p, worker: w, deadline: time.NewTimer(p.timeout)}
-	defer f.deadline.Stop()
-	for tasks != nil || len(f.sent) > 0 {
-		if f.worker == nil && len(f.sent) > 0 && !f.replace() {
-			return // No worker process can start: every task we held has failed.
+// when the pool gives up starting worker processes; in every case only
+// after its worker process has exited.
+func (p *pool) feed(ctx context.Context, tasks <-chan task) {
+	f := &feeder{pool: p}
+	clock := time.NewTicker(p.timeout / ticksPerTimeout)
+	defer clock.Stop()
+	// The first worker starts at once, so that its start-up overlaps
+	// with reading the input.
+	if !f.start() {
+		return
+	}
+	for f.worker != nil || tasks != nil || len(f.unanswered) > 0 {
+		if f.worker == nil && len(f.unanswered) > 0 && !f.start() {
+			return // The pool gave up starting workers: every task we held has failed.
+		}
+		if f.worker != nil && tasks == nil && len(f.unanswered) == 0 && !f.done {
+			f.worker.closeInput() // All answered: the worker may exit.
+			f.done = true
 		}
 		var take <-chan task // nil, so never ready, while the worker holds enough
 		if f.hasRoom() {
@@ -75,141 +104,222 @@ func (p pool) feed(ctx context.Context, w *workerProcess, tasks <-chan task) {
 		case t, open := <-take:
 			if !open {
 				tasks = nil // No more tasks: we answer the ones we hold.
-				continue
+			} else {
+				f.take(t)
 			}
-			f.take(t)
 			continue
 		default:
 		}
-		if f.unwritten > 0 && (f.unwritten == len(f.sent) || f.unwritten >= maxSent/2 || f.held >= budget) {
+		if f.unflushed > 0 && (f.unflushed == len(f.unanswered) || f.unflushed >= maxSent/2 || f.cost >= budget) {
 			f.worker.flush()
-			f.unwritten = 0
+			f.unflushed = 0
 		}
 
 		select {
 		case <-ctx.Done():
-			if f.worker != nil {
-				f.worker.kill() // An interruption, not a fault: nothing to report.
+			if f.worker != nil { // An interruption, not a fault: nothing to report.
+				f.worker.kill()
+				for range f.worker.messages {
+				}
 			}
 			return
 		case t, open := <-take:
 			if !open {
 				tasks = nil
+			} else {
+				f.take(t)
+			}
+		case m, open := <-f.messages():
+			if !open { // The worker has exited.
+				f.lose("died (" + f.worker.exitStatus() + ")")
 				continue
 			}
-			f.take(t)
-		case a, open := <-f.answers():
-			if !open { // The worker's output has ended: it has died.
-				f.lost(fmt.Sprintf("died (%v) while computing", f.worker.kill()))
-				continue
-			}
-			f.answer(a)
-		case <-f.overdue():
-			f.worker.kill()
-			f.lost(fmt.Sprintf("was stopped after %v computing", f.timeout))
+			f.hear(m)
+		case <-clock.C:
+			f.tick()
 		}
-	}
-	if f.worker != nil {
-		f.worker.finish()
 	}
 }
 
 // hasRoom reports whether the worker may be sent one more task: when it
 // holds none, or holds few that together cost less than the budget.
 func (f *feeder) hasRoom() bool {
-	return len(f.sent) == 0 || (len(f.sent) < maxSent && f.held < budget)
+	return len(f.unanswered) == 0 || (len(f.unanswered) < maxSent && f.cost < budget)
 }
 
-// take sends t to the worker process. Without a worker process, t waits in
-// sent for replace.
+// take sends t to the worker process. Without a worker process, t waits
+// in unanswered for start.
 func (f *feeder) take(t task) {
-	f.sent = append(f.sent, sentTask{task: t})
-	f.held += fib.Calls(t.line.N)
+	if len(f.unanswered) == 0 {
+		f.silent = 0 // An idle worker starts on t now: its clock starts afresh.
+	}
+	f.unanswered = append(f.unanswered, sentTask{task: t})
+	f.cost += fib.Calls(t.line.N)
 	if f.worker != nil {
 		f.worker.send(t.line)
-		f.unwritten++
-		if len(f.sent) == 1 {
-			f.deadline.Reset(f.timeout) // The worker starts on it now.
-		}
+		f.unflushed++
 	}
 }
 
-// answers returns the channel of the worker's answers, or nil, which is
+// messages returns the channel of the worker's messages, or nil, which is
 // never ready, when there is no worker process.
-func (f *feeder) answers() <-chan answer {
+func (f *feeder) messages() <-chan message {
 	if f.worker == nil {
 		return nil
 	}
-	return f.worker.answers
+	return f.worker.messages
 }
 
-// overdue returns the channel on which the deadline of the task in hand
-// fires, or nil while the worker has no task in hand.
-func (f *feeder) overdue() <-chan time.Time {
-	if f.worker == nil || len(f.sent) == 0 {
-		return nil
-	}
-	return f.deadline.C
-}
-
-// answer handles a line from the worker: the answer to the oldest task
-// sent, or else a fault.
-func (f *feeder) answer(a answer) {
+// hear handles a message from the worker: that it is ready, or the answer
+// to the oldest task sent, or else nonsense, a fault. Whatever it says
+// restarts the clock: the worker answers its quick tasks in batches, and
+// writes what it has before it starts a slow one, so the time between two
+// messages is the time of one task.
+func (f *feeder) hear(m message) {
+	f.silent = 0
 	switch {
-	case !a.ok || len(f.sent) == 0 || a.line != f.sent[0].line.Number:
-		f.worker.kill()
-		f.lost("was stopped for sending a line that is not the next answer while computing")
+	case m.ready && !f.ready:
+		f.ready = true
+		f.pool.starts.succeed()
+	case m.answer && f.answers(m):
+		f.answered(m.value)
 	default:
-		t := f.sent[0]
-		f.sent = f.sent[1:]
-		f.held -= fib.Calls(t.line.N)
-		t.result <- result{line: t.line, text: fmt.Sprintf("fib(%d) = %d\n", t.line.N, a.value)}
-		f.deadline.Reset(f.timeout) // The worker starts on the next task now.
+		f.worker.kill()
+		f.lose("was stopped for sending a line that is not the next answer")
 	}
 }
 
-// lost handles the loss of the worker process, which has exited: what says
-// how it was lost. The task it was computing counts a failure; it is tried
-// again in a new worker process, or given up after maxTries. A worker lost
-// with no task in hand is not reported: nothing was lost, and the next task
-// starts a new one.
-func (f *feeder) lost(what string) {
-	f.worker, f.unwritten = nil, 0
-	if len(f.sent) == 0 {
-		return
-	}
-	t := &f.sent[0]
-	t.failures++
-	if t.failures < maxTries {
-		fmt.Fprintf(f.stderr, "processes: a worker process %s fib(%d) for line %d; trying again in a new worker process\n",
-			what, t.line.N, t.line.Number)
-		return
-	}
-	fmt.Fprintf(f.stderr, "processes: a worker process %s fib(%d) for line %d; giving up on it\n",
-		what, t.line.N, t.line.Number)
-	t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) failed in %d worker processes", t.line.N, t.failures)}
-	f.sent = f.sent[1:]
-	f.held -= fib.Calls(t.line.N)
+// answers reports whether m answers the task that the worker computes now,
+// the oldest one sent.
+func (f *feeder) answers(m message) bool {
+	return f.ready && m.answer && len(f.unanswered) > 0 && m.line == f.unanswered[0].line.Number
 }
 
-// replace starts a new worker process and sends it every task the lost one
-// had not answered. If none can start, those tasks fail, and replace reports
-// false: the feeder is done, and the other feeders carry on.
-func (f *feeder) replace() bool {
-	w, err := startWorker(f.self, f.stderr)
-	if err != nil {
-		fmt.Fprintf(f.stderr, "processes: %v; carrying on without it\n", err)
-		for _, t := range f.sent {
-			t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) not computed: %w", t.line.N, errNoWorker)}
+// answered sends value on as the result of the oldest task sent.
+func (f *feeder) answered(value int) {
+	t := f.unanswered[0]
+	f.unanswered = f.unanswered[1:]
+	f.cost -= fib.Calls(t.line.N)
+	t.result <- result{line: t.line, text: fmt.Sprintf("fib(%d) = %d\n", t.line.N, value)}
+}
+
+// tick moves the clock on, while the worker owes us something: that it is
+// ready, an answer, or, once its input is closed, its exit. A worker that
+// has been silent too long is stopped. An idle worker, which waits for a
+// task, owes us nothing, and is never late.
+func (f *feeder) tick() {
+	if f.worker == nil || (f.ready && len(f.unanswered) == 0 && !f.done) {
+		return
+	}
+	f.silent++
+	limit := ticksPerTimeout
+	if !f.ready {
+		limit = max(limit, int(startupLimit/(f.pool.timeout/ticksPerTimeout)))
+	}
+	if f.silent >= limit {
+		f.worker.kill()
+		f.lose(fmt.Sprintf("was stopped after %v", f.pool.timeout*time.Duration(limit)/ticksPerTimeout))
+	}
+}
+
+// lose handles the loss of the worker process, which has died or been
+// killed: how says how. Answers it sent before it ended are kept. A worker
+// that was not ready yet has failed to start, which the pool counts. One
+// that was computing a task has failed on it: that task is tried again in
+// a new worker process, or given up after maxTries. A worker lost with no
+// task in hand is not reported: nothing was lost, and the next task starts
+// a new one.
+func (f *feeder) lose(how string) {
+	wasReady := f.ready
+	inHand := 0 // the input line of the task in hand, if any
+	if len(f.unanswered) > 0 {
+		inHand = f.unanswered[0].line.Number
+	}
+	for m := range f.worker.messages { // Until the process has exited.
+		if f.answers(m) {
+			f.answered(m.value)
 		}
-		f.sent, f.held = nil, 0
-		return false
 	}
-	f.worker = w
-	for _, t := range f.sent {
-		w.send(t.line)
+	f.worker, f.ready, f.done, f.unflushed = nil, false, false, 0
+	switch {
+	case !wasReady:
+		f.pool.starts.fail(how, f.pool.stderr)
+	case len(f.unanswered) == 0 || f.unanswered[0].line.Number != inHand:
+		// The task in hand was answered after all, or there was none.
+	default:
+		t := &f.unanswered[0]
+		t.failures++
+		if t.failures < maxTries {
+			fmt.Fprintf(f.pool.stderr, "processes: a worker process %s while computing fib(%d) for line %d; trying again in a new worker process\n",
+				how, t.line.N, t.line.Number)
+			return
+		}
+		fmt.Fprintf(f.pool.stderr, "processes: a worker process %s while computing fib(%d) for line %d; giving up on it\n",
+			how, t.line.N, t.line.Number)
+		t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) failed in %d worker processes", t.line.N, t.failures)}
+		f.unanswered = f.unanswered[1:]
+		f.cost -= fib.Calls(t.line.N)
 	}
-	f.unwritten = len(f.sent)
-	f.deadline.Reset(f.timeout)
-	return true
+}
+
+// start starts a worker process and sends it every task we hold. A worker
+// process that cannot start is counted, and another tried, until the pool
+// gives up starting them: then every task we held fails, and start reports
+// false.
+func (f *feeder) start() bool {
+	for !f.pool.starts.givenUp() {
+		w, err := startWorker(f.pool.program, f.pool.stderr)
+		if err != nil {
+			f.pool.starts.fail(err.Error(), f.pool.stderr)
+			continue
+		}
+		f.worker, f.silent = w, 0
+		for _, t := range f.unanswered {
+			w.send(t.line)
+		}
+		f.unflushed = len(f.unanswered)
+		return true
+	}
+	for _, t := range f.unanswered {
+		t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) not computed: %w", t.line.N, errNoWorker)}
+	}
+	f.unanswered, f.cost = nil, 0
+	return false
+}
+
+// A startRecord counts the worker processes that failed to start in a row,
+// across the pool's feeders. When there have been maxFailedStarts, the pool
+// gives up starting them, for good: something is wrong with the program
+// or the system, not with one worker.
+type startRecord struct {
+	mu     sync.Mutex
+	inARow int // worker processes that failed to start since one last started
+}
+
+// fail counts a worker process that failed to start: why says how. When
+// the pool gives up, it says so, once.
+func (s *startRecord) fail(why string, stderr io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inARow++
+	if s.inARow == maxFailedStarts {
+		fmt.Fprintf(stderr, "processes: %d worker processes in a row failed to start (the last: %s); starting no more\n", s.inARow, why)
+	}
+}
+
+// succeed records a worker process that said it was ready. Once the pool
+// has given up, it stays given up.
+func (s *startRecord) succeed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inARow < maxFailedStarts {
+		s.inARow = 0
+	}
+}
+
+// givenUp reports whether the pool has given up starting worker processes.
+func (s *startRecord) givenUp() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inARow >= maxFailedStarts
 }

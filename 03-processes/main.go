@@ -9,9 +9,9 @@
 //
 // The pool starts N copies of its own executable with the flag -worker and
 // talks to each over its standard input and output, one line per task and
-// one per answer (see worker.go). A worker process that dies, or takes
-// longer than D on one task, is reported on standard error and replaced,
-// and its task is tried once more. Exit status: 0 when every line was
+// one per answer (see worker.go). A worker process that dies, or stays
+// silent for longer than D over one task, is reported on standard error
+// and replaced, and its task is tried once more. Exit status: 0 when every line was
 // answered, 1 when a line was rejected or failed or the results could not
 // be written, 2 for a usage error, 130 when interrupted (Ctrl-C or SIGTERM).
 package main
@@ -48,25 +48,30 @@ const inFlight = 1024
 // turn: fewer switches from one goroutine to another, a cheaper pool.
 const queue = 256
 
-// defaultTimeout is how long a worker process may take over one task before
-// the pool stops it: over twenty times what fib(45), the slowest task there is,
-// takes on the machine in README's Measurements, so that no valid task
-// trips it on a slow machine, while a stuck worker is still found.
+// defaultTimeout is how long a worker process may stay silent over one
+// task before the pool stops it: over twenty times what fib(45), the slowest
+// task there is, takes on the machine in README's Measurements, so that a
+// stuck worker is found while a valid task on a busy machine is not.
 const defaultTimeout = 2 * time.Minute
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// Ctrl-C and SIGTERM are caught before anything else, and for as long
+	// as the program runs: from here to os.Exit, they end it one way, with
+	// exit status 130 and one message (see run). Were the default handler
+	// back before os.Exit, a second Ctrl-C would kill the program instead.
+	interrupted, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	os.Exit(run(interrupted, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run is main with its inputs and outputs as parameters. It returns the exit
-// status.
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+// status; 130 when interrupted is done, whatever else happened.
+func run(interrupted context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) {
 	flags := flag.NewFlagSet("processes", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	// By default, one worker for each CPU that Go may use: GOMAXPROCS,
 	// which, unlike runtime.NumCPU, respects a container's CPU limit.
 	workers := flags.Int("workers", runtime.GOMAXPROCS(0), "number of worker processes: one per CPU that Go may use (GOMAXPROCS)")
-	timeout := flags.Duration("timeout", defaultTimeout, "how long a worker process may take over one task")
+	timeout := flags.Duration("timeout", defaultTimeout, "how long a worker process may stay silent over one task")
 	workerMode := flags.Bool("worker", false, "serve tasks on stdin as a worker process (the pool starts its workers this way)")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: processes [-workers N] [-timeout D] [file]")
@@ -84,8 +89,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "processes: -worker takes no other flag or argument (did you mean -workers N?)")
 			return 2
 		}
+		// The pool ends its workers itself. A worker that a person runs
+		// at a terminal ends at Ctrl-C, as any program does.
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
 		return serve(stdin, stdout, stderr)
 	}
+	defer func() {
+		if interrupted.Err() != nil {
+			fmt.Fprintln(stderr, "processes: interrupted; the workers are stopped")
+			status = 130
+		}
+	}()
 	if *workers < 1 || *workers > maxWorkers {
 		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
@@ -101,25 +115,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer in.Close()
 
-	// The workers run this same program, like Python's multiprocessing with
-	// its spawn start method, which starts a new interpreter on the main
-	// module.
-	self, err := os.Executable()
+	program, err := workerProgram()
 	if err != nil {
 		fmt.Fprintf(stderr, "processes: cannot find this program to start workers: %v\n", err)
 		return 1
 	}
-
-	// Ctrl-C and SIGTERM cancel ctx, and the pool stops its workers itself.
-	// (Ctrl-C never reaches the workers: see startWorker.)
-	interrupted, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	p := pool{self: self, workers: *workers, timeout: *timeout, stderr: stderr}
+	p := &pool{program: program, workers: *workers, timeout: *timeout, stderr: stderr}
 	allAnswered, err := p.run(interrupted, in, stdout)
 	switch {
 	case interrupted.Err() != nil:
-		fmt.Fprintln(stderr, "processes: interrupted; the workers are stopped")
-		return 130
+		return 130 // The deferred function says so.
 	case err != nil:
 		fmt.Fprintf(stderr, "processes: writing results: %v\n", err)
 		return 1
@@ -127,6 +132,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// workerProgram returns the program to start workers from: this one, as
+// Python's multiprocessing, with its spawn start method, starts a new
+// interpreter on the main module. On Linux, /proc/self/exe is the very file
+// this process runs, even after the file at its path has been rebuilt or
+// replaced. Elsewhere we can only go by the path, and a worker started
+// after the file changed runs the new file.
+func workerProgram() (string, error) {
+	if runtime.GOOS == "linux" {
+		if _, err := os.Stat("/proc/self/exe"); err == nil {
+			return "/proc/self/exe", nil
+		}
+	}
+	return os.Executable()
 }
 
 // A task is one number for a worker, with the channel that takes its result.
@@ -147,10 +167,11 @@ type result struct {
 
 // A pool is a pool of worker processes, as the user asked for it.
 type pool struct {
-	self    string        // the executable to start workers from
+	program string        // the program to start workers from
 	workers int           // how many worker processes
-	timeout time.Duration // how long a worker may take over one task
+	timeout time.Duration // how long a worker may stay silent over one task
 	stderr  io.Writer     // where faults are reported, and rejected lines
+	starts  startRecord   // the workers that failed to start, in a row (feeder.go)
 }
 
 // errNoWorker fails the lines that no worker process is left to compute.
@@ -161,7 +182,7 @@ var errNoWorker = errors.New("no worker process could be started to compute it")
 // any order. It reports whether every line was answered, and the error that
 // stopped it writing to stdout, if any. When interrupted is done, it stops
 // every worker process and returns at once.
-func (p pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) (allAnswered bool, err error) {
+func (p *pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) (allAnswered bool, err error) {
 	// ctx stops the feeders and the reader: when we are interrupted, or
 	// when the printer cannot write.
 	ctx, cancel := context.WithCancel(interrupted)
@@ -170,19 +191,20 @@ func (p pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) (
 	tasks := make(chan task, queue)
 	futures := make(chan (<-chan result), inFlight)
 
-	// One feeder goroutine per worker process: it sends the process tasks,
-	// collects its answers and replaces it when it fails (feeder.go). A
-	// feeder returns when tasks is closed and every task it took is
-	// answered, when ctx is done, or when it has no process left; in every
-	// case only after its process has exited.
+	// One feeder goroutine per worker process: it starts the process,
+	// sends it tasks, hears its answers and replaces it when it fails
+	// (feeder.go). A feeder returns when tasks is closed and every task it
+	// took is answered, when ctx is done, or when the pool gives up
+	// starting workers; in every case only after its process has exited.
 	var feeding sync.WaitGroup
-	for _, w := range p.startWorkers() {
-		feeding.Go(func() { p.feed(ctx, w, tasks) })
+	for range p.workers {
+		feeding.Go(func() { p.feed(ctx, tasks) })
 	}
 
 	// The printer is chapter 02's, and so is the reader, which has a
-	// goroutine of its own this time: a read from a terminal cannot be
-	// interrupted, and this goroutine must stay free for a signal.
+	// goroutine of its own, as in chapter 02: a read from a terminal
+	// cannot be interrupted, and this goroutine must stay free for a
+	// signal.
 	type outcome struct {
 		allAnswered bool
 		err         error
@@ -190,12 +212,15 @@ func (p pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) (
 	printed := make(chan outcome, 1)
 	go func() {
 		allAnswered, err := printInOrder(futures, stdout, p.stderr)
+		printed <- outcome{allAnswered, err}
 		if err != nil {
+			// Nobody will see the rest of the results: stop the reader
+			// and the feeders, which kill their workers, and take what
+			// the reader still sends, so that it never waits for us.
 			cancel()
-			for range futures { // Never keep the reader waiting.
+			for range futures {
 			}
 		}
-		printed <- outcome{allAnswered, err}
 	}()
 	go func() {
 		read(ctx, in, tasks, futures)
@@ -203,20 +228,21 @@ func (p pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) (
 		close(futures)
 	}()
 
-	// The feeders end with the input, or when ctx is done, or when no
-	// worker process is left. Lines that no feeder took then fail here,
-	// each in its place, until the reader stops.
+	// The feeders end with the input, or when ctx is done, or when the
+	// pool has given up starting workers. Lines that no feeder took then
+	// fail here, each in its place, until the reader stops.
 	feeding.Wait()
+failRest:
 	for {
 		select {
 		case t, open := <-tasks:
-			if open {
-				t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) not computed: %w", t.line.N, errNoWorker)}
-				continue
+			if !open {
+				break failRest
 			}
-		case <-interrupted.Done():
+			t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) not computed: %w", t.line.N, errNoWorker)}
+		case <-ctx.Done():
+			break failRest
 		}
-		break
 	}
 	// When we are interrupted, the reader may be blocked in a read and the
 	// printer in a write, which nothing can interrupt: we leave them to end
@@ -227,28 +253,6 @@ func (p pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) (
 	case <-interrupted.Done():
 		return false, nil
 	}
-}
-
-// startWorkers starts the pool's worker processes. If some cannot start, it
-// says so once, and the pool carries on with the others.
-func (p pool) startWorkers() []*workerProcess {
-	var started []*workerProcess
-	var lastErr error
-	for range p.workers {
-		w, err := startWorker(p.self, p.stderr)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		started = append(started, w)
-	}
-	switch {
-	case len(started) == 0:
-		fmt.Fprintf(p.stderr, "processes: %v; no line can be computed\n", lastErr)
-	case lastErr != nil:
-		fmt.Fprintf(p.stderr, "processes: %v; carrying on with %d of %d worker processes\n", lastErr, len(started), p.workers)
-	}
-	return started
 }
 
 // read reads every line of in and hands it on: a number to the workers, as a
@@ -283,18 +287,26 @@ func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (all
 	out := bufio.NewWriter(stdout)
 	allAnswered = true
 	for {
-		future, open := receiveOrFlush(futures, out)
+		future, open, err := receiveOrFlush(futures, out)
+		if err != nil {
+			return allAnswered, err
+		}
 		if !open {
 			break
 		}
-		r, _ := receiveOrFlush(future, out)
+		r, _, err := receiveOrFlush(future, out)
+		if err != nil {
+			return allAnswered, err
+		}
 		if r.err != nil {
 			allAnswered = false
-			out.Flush()
+			if err := out.Flush(); err != nil {
+				return allAnswered, err
+			}
 			fmt.Fprintf(stderr, "line %d: %v\n", r.line.Number, r.err)
 			continue
 		}
-		// A failed write, now or in an earlier flush, shows here: a
+		// A failed write shows here, or at the next flush: a
 		// bufio.Writer keeps its first error.
 		if _, err := out.WriteString(r.text); err != nil {
 			return allAnswered, err
@@ -304,13 +316,18 @@ func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (all
 }
 
 // receiveOrFlush receives from ch. When nothing is there yet, it first
-// flushes out, so that what is printed is seen while we wait.
-func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool) {
+// flushes out, so that what is printed is seen while we wait. If that
+// flush fails, it returns the error at once: nobody would see what we
+// waited for.
+func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool, err error) {
 	select {
 	case value, open = <-ch:
+		return value, open, nil
 	default:
-		out.Flush()
-		value, open = <-ch
 	}
-	return value, open
+	if err := out.Flush(); err != nil {
+		return value, false, err
+	}
+	value, open = <-ch
+	return value, open, nil
 }

@@ -36,16 +36,24 @@ func TestMain(m *testing.M) {
 	case "program":
 		main()
 	case "dying worker":
-		// Reads a task, then dies the way a crash or the OOM killer ends
-		// a process: it is killed.
+		// Starts, reads a task, then dies the way a crash or the OOM
+		// killer ends a process: it is killed.
+		fmt.Println("ready")
 		bufio.NewReader(os.Stdin).ReadString('\n')
 		self, _ := os.FindProcess(os.Getpid())
 		self.Kill()
 		time.Sleep(time.Hour)
 	case "stuck worker":
-		// Reads a task, then never answers: a deadlock or an endless loop.
+		// Starts, reads a task, then never answers: a deadlock or an
+		// endless loop.
+		fmt.Println("ready")
 		bufio.NewReader(os.Stdin).ReadString('\n')
 		time.Sleep(time.Hour)
+	case "crashing worker":
+		// Dies as it starts, as a worker does when the system has no
+		// threads left for a new Go runtime, with a trace on stderr.
+		fmt.Fprintln(os.Stderr, "runtime: failed to create new OS thread")
+		os.Exit(2)
 	}
 	os.Setenv(roleVar, "program") // For the worker processes that tests start.
 	os.Exit(m.Run())
@@ -89,12 +97,12 @@ type outcome struct {
 
 // runPool runs a pool in this process on input and returns what it printed,
 // with the exit status that run would return.
-func runPool(t *testing.T, p pool, input io.Reader) outcome {
+func runPool(t *testing.T, p *pool, input io.Reader) outcome {
 	t.Helper()
 	var stdout strings.Builder
 	var stderr lockedWriter
-	if p.self == "" {
-		p.self = self(t)
+	if p.program == "" {
+		p.program = self(t)
 	}
 	if p.timeout == 0 {
 		p.timeout = defaultTimeout
@@ -124,7 +132,7 @@ func TestRandomBatches(t *testing.T) {
 			fmt.Fprintf(&want, "fib(%d) = %d\n", n, v)
 		}
 		workers := 1 + batch%4
-		got := runPool(t, pool{workers: workers}, strings.NewReader(input.String()))
+		got := runPool(t, &pool{workers: workers}, strings.NewReader(input.String()))
 		if diff := cmp.Diff(outcome{Stdout: want.String()}, got); diff != "" {
 			t.Fatalf("batch %d, %d workers (-want +got):\n%s", batch, workers, diff)
 		}
@@ -135,7 +143,7 @@ func TestRandomBatches(t *testing.T) {
 // next is typed, as at a terminal (see fibtest.Typing).
 func TestAnswersWhileTheInputIsOpen(t *testing.T) {
 	fibtest.Typing(t, func(in io.Reader, out io.Writer) bool {
-		p := pool{self: self(t), workers: 2, timeout: defaultTimeout, stderr: io.Discard}
+		p := &pool{program: self(t), workers: 2, timeout: defaultTimeout, stderr: io.Discard}
 		allAnswered, err := p.run(context.Background(), in, out)
 		return allAnswered && err == nil
 	})
@@ -145,7 +153,7 @@ func TestAnswersWhileTheInputIsOpen(t *testing.T) {
 // once, every line gets its one message in its place, and the pool ends.
 func TestWorkersCannotStart(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-program")
-	got := runPool(t, pool{self: missing, workers: 3}, strings.NewReader("1\nx\n3\n"))
+	got := runPool(t, &pool{program: missing, workers: 3}, strings.NewReader("1\nx\n3\n"))
 	lines := strings.Split(got.Stderr, "\n")
 	want := []string{
 		"", // the reason, which names the missing program in each system's words
@@ -155,8 +163,8 @@ func TestWorkersCannotStart(t *testing.T) {
 		"",
 	}
 	// The pool says why before any line is printed.
-	if len(lines) == len(want) && strings.HasPrefix(lines[0], "processes: cannot start a worker process: ") &&
-		strings.HasSuffix(lines[0], "; no line can be computed") {
+	if len(lines) == len(want) && strings.HasPrefix(lines[0], "processes: 3 worker processes in a row failed to start (the last: ") &&
+		strings.Contains(lines[0], "no-such-program") && strings.HasSuffix(lines[0], "); starting no more") {
 		lines[0] = ""
 	}
 	if diff := cmp.Diff(want, lines); diff != "" || got.Stdout != "" || got.Status != 1 {
@@ -164,10 +172,43 @@ func TestWorkersCannotStart(t *testing.T) {
 	}
 }
 
+// TestWorkersKeepCrashing: when every worker process dies as it starts,
+// the pool stops starting them after maxFailedStarts in a row, says so
+// once, and fails every line in its place. Each crash has its one line on
+// stderr, and there are no more crashes than the limit allows: the limit,
+// and one more for each other feeder that was starting a worker when the
+// pool gave up.
+func TestWorkersKeepCrashing(t *testing.T) {
+	t.Setenv(roleVar, "crashing worker")
+	const workers = 2
+	got := runPool(t, &pool{workers: workers}, strings.NewReader("1\nx\n3\n"))
+	var crashes int
+	var rest []string
+	for line := range strings.Lines(got.Stderr) {
+		if line == "runtime: failed to create new OS thread\n" {
+			crashes++
+		} else {
+			rest = append(rest, line)
+		}
+	}
+	want := []string{
+		"processes: 3 worker processes in a row failed to start (the last: died (exit status 2)); starting no more\n",
+		"line 1: fib(1) not computed: no worker process could be started to compute it\n",
+		`line 2: "x" is not a whole number` + "\n",
+		"line 3: fib(3) not computed: no worker process could be started to compute it\n",
+	}
+	if diff := cmp.Diff(want, rest); diff != "" || got.Stdout != "" || got.Status != 1 {
+		t.Errorf("stdout %q, status %d, stderr (-want +got):\n%s", got.Stdout, got.Status, diff)
+	}
+	if crashes < maxFailedStarts || crashes > maxFailedStarts+workers-1 {
+		t.Errorf("%d worker processes crashed, want from %d to %d", crashes, maxFailedStarts, maxFailedStarts+workers-1)
+	}
+}
+
 // TestNoGoroutineOutlivesThePool checks that when the pool returns, its
 // feeders, their readers, its reader and its printer have ended.
 func TestNoGoroutineOutlivesThePool(t *testing.T) {
-	fibtest.NoGoroutineLeft(t, func() { runPool(t, pool{workers: 3}, strings.NewReader(strings.Repeat("15\nx\n", 50))) })
+	fibtest.NoGoroutineLeft(t, func() { runPool(t, &pool{workers: 3}, strings.NewReader(strings.Repeat("15\nx\n", 50))) })
 }
 
 // TestWorkerDies: a worker process that dies is reported with how it ended,
@@ -176,7 +217,7 @@ func TestNoGoroutineOutlivesThePool(t *testing.T) {
 // answered. README quotes these messages.
 func TestWorkerDies(t *testing.T) {
 	t.Setenv(roleVar, "dying worker")
-	got := runPool(t, pool{workers: 1}, strings.NewReader("45\n"))
+	got := runPool(t, &pool{workers: 1}, strings.NewReader("45\n"))
 	// Killed from outside, as README's example is, a process reads
 	// "signal: killed" on Linux and macOS; on Windows, where Kill ends a
 	// process with exit code 1, "exit status 1".
@@ -200,10 +241,10 @@ func TestWorkerDies(t *testing.T) {
 // worker answers every other line.
 func TestStuckWorker(t *testing.T) {
 	t.Setenv(roleVar, "stuck worker")
-	got := runPool(t, pool{workers: 1, timeout: 200 * time.Millisecond}, strings.NewReader("30\n"))
+	got := runPool(t, &pool{workers: 1, timeout: 200 * time.Millisecond}, strings.NewReader("30\n"))
 	want := outcome{
-		Stderr: "processes: a worker process was stopped after 200ms computing fib(30) for line 1; trying again in a new worker process\n" +
-			"processes: a worker process was stopped after 200ms computing fib(30) for line 1; giving up on it\n" +
+		Stderr: "processes: a worker process was stopped after 200ms while computing fib(30) for line 1; trying again in a new worker process\n" +
+			"processes: a worker process was stopped after 200ms while computing fib(30) for line 1; giving up on it\n" +
 			"line 1: fib(30) failed in 2 worker processes\n",
 		Status: 1,
 	}
@@ -217,7 +258,7 @@ func TestStuckWorker(t *testing.T) {
 func TestOutputThatCannotBeWritten(t *testing.T) {
 	var stderr lockedWriter
 	input := strings.NewReader(strings.Repeat("20\n", 10000))
-	status := run([]string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &stderr)
+	status := run(context.Background(), []string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &stderr)
 	if want := "processes: writing results: no space left on device\n"; status != 1 || stderr.String() != want {
 		t.Errorf("status %d, stderr %q; want 1, %q", status, stderr.String(), want)
 	}
@@ -390,18 +431,18 @@ func TestWorkerWritesBeforeSlowTasks(t *testing.T) {
 	if status := serve(strings.NewReader(tasks), out, io.Discard); status != 0 {
 		t.Fatalf("status %d, want 0", status)
 	}
-	want := []string{"1 1\n2 1\n", "3 832040\n4 1\n", "5 832040\n", "6 832040\n"}
+	want := []string{"ready\n", "1 1\n2 1\n", "3 832040\n4 1\n", "5 832040\n", "6 832040\n"}
 	if diff := cmp.Diff(want, out.writes); diff != "" {
 		t.Errorf("writes (-want +got):\n%s", diff)
 	}
 
-	out = &recordingWriter{failAfter: 1}
+	out = &recordingWriter{failAfter: 2}
 	var stderr strings.Builder
 	status := serve(strings.NewReader(tasks), out, &stderr)
 	if want := "processes -worker: writing answers: broken pipe\n"; status != 1 || stderr.String() != want {
 		t.Errorf("with the pool gone: status %d, stderr %q; want 1, %q", status, stderr.String(), want)
 	}
-	if diff := cmp.Diff([]string{"1 1\n2 1\n"}, out.writes); diff != "" {
+	if diff := cmp.Diff([]string{"ready\n", "1 1\n2 1\n"}, out.writes); diff != "" {
 		t.Errorf("with the pool gone, writes (-want +got):\n%s", diff)
 	}
 }

@@ -13,6 +13,7 @@ import (
 // The protocol between the pool and a worker process is one line per message,
 // in decimal, over the worker's standard input and output:
 //
+//	worker to pool:  ready        once, when it has started
 //	pool to worker:  LINE N       compute fib(N) for input line LINE
 //	worker to pool:  LINE VALUE   fib(N) for input line LINE is VALUE
 //
@@ -22,19 +23,22 @@ import (
 // already): the worker says so on standard error and exits with status 2.
 
 // serve runs the worker's side of the protocol and returns its exit status.
-func serve(in io.Reader, out, stderr io.Writer) int {
-	tasks := bufio.NewReader(in)
-	answers := bufio.NewWriter(out)
+func serve(stdin io.Reader, stdout, stderr io.Writer) int {
+	in := bufio.NewReader(stdin)
+	out := bufio.NewWriter(stdout)
+	// Saying we are ready lets the pool start its clock now: the time
+	// a worker takes to start is not a task's.
+	out.WriteString("ready\n")
 	for {
 		// Answers wait in a buffer, to be written many at a time, but
 		// never while we wait for a task: a task typed at a terminal is
 		// answered at once.
-		if tasks.Buffered() == 0 {
-			if err := answers.Flush(); err != nil {
-				return lost(err, stderr)
+		if in.Buffered() == 0 {
+			if err := out.Flush(); err != nil {
+				return writeFailed(err, stderr)
 			}
 		}
-		text, err := tasks.ReadSlice('\n')
+		text, err := in.ReadSlice('\n')
 		if err == io.EOF && len(text) == 0 {
 			return 0 // The pool closed our input: we are done.
 		}
@@ -47,24 +51,25 @@ func serve(in io.Reader, out, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "processes -worker: bad task line %q\n", text)
 			return 2
 		}
-		// Nor do they wait while we compute a slow task: its pool wants
-		// them now. If the pool has died, the write fails, and we stop
+		// Nor do answers wait while we compute a slow task. The pool
+		// wants them now, and hearing from us restarts its clock for
+		// this task. If the pool has died, the write fails, and we stop
 		// here, rather than compute every task still queued for us.
 		if fib.Calls(n) > budget {
-			if err := answers.Flush(); err != nil {
-				return lost(err, stderr)
+			if err := out.Flush(); err != nil {
+				return writeFailed(err, stderr)
 			}
 		}
 		value, _ := fib.Fib(n)
-		answers.WriteString(strconv.Itoa(line) + " " + strconv.Itoa(value) + "\n")
+		out.WriteString(strconv.Itoa(line) + " " + strconv.Itoa(value) + "\n")
 	}
 }
 
-// lost reports answers that could not be written, and returns the worker's
-// exit status. When the pool has died, a worker on Linux or macOS is killed
-// by SIGPIPE at that write before it gets here, and says nothing; on
-// Windows the write fails, and it says so.
-func lost(err error, stderr io.Writer) int {
+// writeFailed reports answers that could not be written, and returns the
+// worker's exit status. When the pool has died, a worker on Linux or macOS
+// is killed by SIGPIPE at that write before it gets here, and says nothing;
+// on Windows the write fails, and it says so.
+func writeFailed(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "processes -worker: writing answers: %v\n", err)
 	return 1
 }
