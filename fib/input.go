@@ -3,11 +3,14 @@ package fib
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // This file holds the input format that every fib program of the tutorial
@@ -29,12 +32,15 @@ type Line struct {
 // A Reader reads one decimal whole number per line. Blank lines are skipped;
 // spaces and tabs around a number, the carriage return of a Windows line
 // ending and a byte order mark at the start of the input are ignored; a
-// line `exit` ends the input like the end of the file does.
+// line `exit` ends the input like the end of the file does. Input that
+// starts with a UTF-16 byte order mark, as a file written by Windows
+// PowerShell 5.1's `>` does, is read as UTF-16.
 type Reader struct {
-	in     *bufio.Reader
-	number int   // the number of the last line read
-	err    error // a read error to return after the line that came with it
-	ended  bool
+	in      *bufio.Reader
+	started bool  // the start of the input has been checked for UTF-16
+	number  int   // the number of the last line read
+	err     error // a read error to return after the line that came with it
+	ended   bool
 }
 
 // NewReader returns a Reader that reads from in.
@@ -92,6 +98,15 @@ func (r *Reader) readLine() (text string, size int, err error) {
 	if r.err != nil {
 		return "", 0, r.err
 	}
+	if !r.started {
+		// Only now, at the first read, do we look at the first two bytes:
+		// NewReader must not wait for input that a user has not typed.
+		r.started = true
+		if order := utf16Order(r.in); order != nil {
+			r.in.Discard(2) // the byte order mark
+			r.in = bufio.NewReader(&utf16Reader{in: r.in, order: order})
+		}
+	}
 	var kept []byte
 	for {
 		chunk, err := r.in.ReadSlice('\n')
@@ -142,4 +157,54 @@ func Open(args []string, stdin io.Reader) (io.ReadCloser, error) {
 		}
 		return nil, fmt.Errorf("%d files given, want at most one", len(args))
 	}
+}
+
+// utf16Order returns the byte order that in's UTF-16 byte order mark
+// gives, or nil when in does not start with one.
+func utf16Order(in *bufio.Reader) binary.ByteOrder {
+	switch mark, _ := in.Peek(2); string(mark) {
+	case "\xff\xfe":
+		return binary.LittleEndian
+	case "\xfe\xff":
+		return binary.BigEndian
+	}
+	return nil
+}
+
+// A utf16Reader turns UTF-16 from in into UTF-8. A unit that is not valid
+// UTF-16, such as half of a surrogate pair or an odd last byte, becomes
+// U+FFFD, and so makes its line a line that is not a number.
+type utf16Reader struct {
+	in    *bufio.Reader
+	order binary.ByteOrder
+	out   []byte // converted, and not yet read
+}
+
+func (r *utf16Reader) Read(p []byte) (int, error) {
+	for len(r.out) == 0 {
+		first, err := r.unit()
+		if err != nil {
+			return 0, err
+		}
+		char := rune(first)
+		if utf16.IsSurrogate(char) {
+			second, _ := r.unit()
+			char = utf16.DecodeRune(char, rune(second))
+		}
+		r.out = utf8.AppendRune(r.out, char)
+	}
+	n := copy(p, r.out)
+	r.out = r.out[n:]
+	return n, nil
+}
+
+// unit reads one 16-bit unit.
+func (r *utf16Reader) unit() (uint16, error) {
+	var b [2]byte
+	if _, err := io.ReadFull(r.in, b[:]); err == io.ErrUnexpectedEOF {
+		return utf8.RuneError, nil
+	} else if err != nil {
+		return 0, err
+	}
+	return r.order.Uint16(b[:]), nil
 }

@@ -41,6 +41,12 @@ func TestReader(t *testing.T) {
 		{"CRLF and padding", " 1 \r\n\t2\r\n", []string{"line 1: n=1", "line 2: n=2"}},
 		{"exit ends the input", "1\n exit \r\n2\n", []string{"line 1: n=1"}},
 		{"a byte order mark before the first line", "\ufeff3\n\ufeff4\n", []string{"line 1: n=3", `line 2: "\ufeff4" is not a whole number`}},
+		// Windows PowerShell 5.1's `>` writes UTF-16, little-endian, with
+		// a byte order mark: "25\r\n" and a surrogate pair.
+		{"UTF-16LE", "\xff\xfe2\x005\x00\r\x00\n\x00\x3d\xd8\x00\xde\n\x00", []string{"line 1: n=25", `line 2: "😀" is not a whole number`}},
+		{"UTF-16BE", "\xfe\xff\x001\x00\nx", []string{"line 1: n=1", "line 2: \"\ufffd\" is not a whole number"}},
+		{"a lone surrogate in UTF-16", "\xff\xfe\x3d\xd87\x00", []string{"line 1: \"\ufffd\" is not a whole number"}},
+		{"UTF-16's mark anywhere else is not one", "1\n\xff\xfe2\x00\n", []string{"line 1: n=1", `line 2: "\xff\xfe2\x00" is not a whole number`}},
 		{"Exit is not exit", "Exit\n", []string{`line 1: "Exit" is not a whole number`}},
 		{"bad lines", "x\n-1\n", []string{`line 1: "x" is not a whole number`, `line 2: "-1" is out of range: n must be from 0 to 45`}},
 		{"a line just short enough", strings.Repeat(" ", fib.MaxLine-1) + "1\n", []string{"line 1: n=1"}},
