@@ -38,7 +38,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var n int
 	switch {
 	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
-		fmt.Fprintln(stdout, "usage: fib N, or fib with N on standard input; N is a whole number from 0 to 45")
+		if _, err := fmt.Fprintln(stdout, "usage: fib N, or fib with N on standard input; N is a whole number from 0 to 45"); err != nil {
+			fmt.Fprintf(stderr, "fib: writing the usage: %v\n", err)
+			return exitRejected
+		}
 		return 0
 	case len(args) == 1:
 		var err error
