@@ -1,18 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"example.com/goinparallel/fib"
 )
@@ -66,36 +68,6 @@ func children(ppid int) []proc {
 	return kids
 }
 
-// waitFor polls cond until it holds, and fails the test if it does not
-// within 30 seconds (generous, for slow machines and -race).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// busyWorker waits until a child of ppid, other than those in skip, has used
-// at least 50 ms of CPU: it has read its task and is computing it.
-func busyWorker(t *testing.T, ppid int, skip ...int) int {
-	t.Helper()
-	var pid int
-	waitFor(t, "a worker is computing", func() bool {
-		for _, p := range children(ppid) {
-			if !slices.Contains(skip, p.pid) && p.cpuTicks >= 5 {
-				pid = p.pid
-				return true
-			}
-		}
-		return false
-	})
-	return pid
-}
-
 // startPool runs a pool in this process with input from a pipe that the
 // test writes, and returns the pipe and a channel that delivers the outcome.
 func startPool(t *testing.T, p *pool) (io.WriteCloser, <-chan outcome) {
@@ -106,18 +78,19 @@ func startPool(t *testing.T, p *pool) (io.WriteCloser, <-chan outcome) {
 }
 
 // TestKilledWorkerTaskIsRetried kills a worker process from outside in the
-// middle of a task: the pool reports it, starts a new worker, and the task
-// is answered.
+// middle of a task: the pool reports it, starts a new worker, sends it the
+// task in hand and every task behind it, and every line is answered.
 func TestKilledWorkerTaskIsRetried(t *testing.T) {
+	dir := tellDir(t)
 	input, done := startPool(t, &pool{workers: 1})
-	fmt.Fprintln(input, "40") // About half a second: still computing when we kill it.
-	victim := busyWorker(t, os.Getpid())
+	fmt.Fprintln(input, "1\n40\n1\n2\n3")
+	victim := workerWith(t, dir, 40)
 	syscall.Kill(victim, syscall.SIGKILL)
 	fmt.Fprintln(input, "10")
 	input.Close()
 	want := outcome{
-		Stdout: "fib(40) = 102334155\nfib(10) = 55\n",
-		Stderr: "processes: a worker process died (signal: killed) while computing fib(40) for line 1; trying again in a new worker process\n",
+		Stdout: "fib(1) = 1\nfib(40) = 102334155\nfib(1) = 1\nfib(2) = 1\nfib(3) = 2\nfib(10) = 55\n",
+		Stderr: "processes: a worker process died (signal: killed) while computing fib(40) for line 2; trying again in a new worker process\n",
 	}
 	if got := <-done; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -127,20 +100,26 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	}
 }
 
+// oneTask returns how long fib(n) takes in this build (slower under -race),
+// which is how long the worker processes, this same binary, take.
+func oneTask(n int) time.Duration {
+	start := time.Now()
+	fib.Fib(n)
+	return time.Since(start)
+}
+
 // TestStoppedWorker stops a worker process in the middle of a task, as
 // SIGSTOP or a debugger does: at the deadline the pool kills it, says so, and
 // tries the task again in a new worker, while the other worker answers the
 // other lines.
 func TestStoppedWorker(t *testing.T) {
 	// The deadline leaves the new worker time enough to compute the task
-	// in this build (slower under -race), and no more than that.
-	start := time.Now()
-	fib.Fib(40)
-	timeout := (2*time.Since(start) + time.Second/2).Round(time.Second / 10)
-
+	// in this build, on a loaded machine, and no more than that.
+	timeout := (4*oneTask(40) + time.Second).Round(time.Second / 10)
+	dir := tellDir(t)
 	input, done := startPool(t, &pool{workers: 2, timeout: timeout})
-	fmt.Fprintln(input, "40") // About half a second: still computing when we stop it.
-	victim := busyWorker(t, os.Getpid())
+	fmt.Fprintln(input, "40")
+	victim := workerWith(t, dir, 40)
 	syscall.Kill(victim, syscall.SIGSTOP)
 	fmt.Fprint(input, "10\n20\n")
 	input.Close()
@@ -180,12 +159,85 @@ func TestBrokenWorker(t *testing.T) {
 	}
 }
 
+// TestWrongAnswer: a worker that answers a line it was not asked about, or
+// that is not the next, is stopped, and that answer is not printed. (A
+// liar that says fib(8) = 21 for line 2, when line 2 is its next task, is
+// right.)
+func TestWrongAnswer(t *testing.T) {
+	// The pool numbers lines from 1: it sends "1 7" and "2 8".
+	tests := []struct{ name, answer, stdout string }{
+		{"a line never sent", "5 13", ""},
+		{"the next line first", "2 21", "fib(8) = 21\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			liar := filepath.Join(t.TempDir(), "liar")
+			script := "#!/bin/sh\necho ready\nread task\necho '" + tt.answer + "'\nexec cat >/dev/null\n"
+			if err := os.WriteFile(liar, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			got := runPool(t, &pool{program: liar, workers: 1}, strings.NewReader("7\n8\n"))
+			if got.Stdout != tt.stdout || got.Status != 1 || !strings.Contains(got.Stderr, "line that is not the next answer while computing fib(7)") {
+				t.Errorf("got %+v, want stdout %q, status 1, and the worker stopped for its answer", got, tt.stdout)
+			}
+		})
+	}
+}
+
+// TestWorkerWithAChild: a worker whose own child holds its standard output
+// is stopped at the deadline all the same, and the pool ends. A child in
+// the worker's process group is killed with it; one that has left the
+// group (setsid) lives on, and the pool stops waiting for the output it
+// holds after waitDelay.
+func TestWorkerWithAChild(t *testing.T) {
+	for _, leaves := range []bool{false, true} {
+		t.Run(fmt.Sprintf("child leaves the group: %v", leaves), func(t *testing.T) {
+			tmp := t.TempDir()
+			worker := filepath.Join(tmp, "worker")
+			child := "sleep 1000 &\n"
+			if leaves {
+				child = "setsid sleep 1000 &\n"
+			}
+			script := "#!/bin/sh\n" + child + "echo $! >" + tmp + "/child\necho ready\nexec sleep 1000\n"
+			if err := os.WriteFile(worker, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			got := runPool(t, &pool{program: worker, workers: 1, timeout: time.Second}, strings.NewReader("7\n"))
+			const stopped = "processes: a worker process was stopped after 1s while computing fib(7) for line 1; "
+			want := outcome{
+				Stderr: stopped + "trying again in a new worker process\n" + stopped + "giving up on it\n" +
+					"line 1: fib(7) failed in 2 worker processes\n",
+				Status: 1,
+			}
+			if got != want {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+			data, _ := os.ReadFile(filepath.Join(tmp, "child"))
+			pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+			if err != nil {
+				t.Fatalf("the worker did not tell its child's process id: %q", data)
+			}
+			if leaves {
+				syscall.Kill(pid, syscall.SIGKILL) // Ours to clean up: the pool cannot reach it.
+			} else {
+				waitFor(t, "the worker's child has been killed", func() bool { return !alive(pid) })
+			}
+		})
+	}
+}
+
 // startProgram runs the program as a process of its own, in a new process
-// group as a shell would, and returns it with the pipe to its stdin.
-func startProgram(t *testing.T, stdout io.Writer, args ...string) (*exec.Cmd, io.WriteCloser, *lockedWriter) {
-	cmd := exec.Command(self(t), args...)
+// group as a shell would, and returns it with the pipe to its stdin and the
+// file that takes its stderr. A file, unlike a pipe, does not make
+// cmd.Wait wait for every process that inherited it, so that Wait tells
+// when the pool itself has exited.
+func startProgram(t *testing.T, program string, stdout io.Writer, args ...string) (*exec.Cmd, io.WriteCloser, *os.File) {
+	cmd := exec.Command(program, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr := new(lockedWriter)
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -196,6 +248,24 @@ func startProgram(t *testing.T, stdout io.Writer, args ...string) (*exec.Cmd, io
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd, stdin, stderr
+}
+
+// waitExit waits for the program cmd to exit, and fails the test if it
+// has not after a minute: only a hang takes so long.
+func waitExit(t *testing.T, cmd *exec.Cmd) time.Duration {
+	t.Helper()
+	start := time.Now()
+	within(t, "the program", func() { cmd.Wait() })
+	return time.Since(start)
+}
+
+// contents returns what the file f holds.
+func contents(t *testing.T, f *os.File) string {
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 // workersOf returns the process ids of the worker processes of the program
@@ -228,25 +298,40 @@ func blockedWriting(t *testing.T, pid int) {
 
 // TestSignals interrupts the program the ways a user does, whatever it is
 // waiting on: Ctrl-C, which a terminal sends to the whole process group,
-// and SIGTERM to the pool alone; with both workers busy, with a worker
-// stopped, and with standard output blocked by a reader that has stopped
-// reading. The pool must end with status 130, say only that it was
-// interrupted, and leave no worker behind.
+// ten of them in a row, and SIGTERM to the pool alone; with both workers
+// busy, with a worker stopped while it computes, with a worker stopped
+// after its last answer once the input has ended, and with standard output
+// blocked by a reader that has stopped reading. The pool must end at once
+// with status 130, say only that it was interrupted, and leave no worker
+// behind.
 func TestSignals(t *testing.T) {
 	ctrlC := func(pid int) { syscall.Kill(-pid, syscall.SIGINT) }
-	term := func(pid int) { syscall.Kill(pid, syscall.SIGTERM) }
-	busy := func(t *testing.T, cmd *exec.Cmd, stdin io.Writer) []int {
-		fmt.Fprint(stdin, "45\n45\n") // Both workers busy; more input may come.
-		first := busyWorker(t, cmd.Process.Pid)
-		return []int{first, busyWorker(t, cmd.Process.Pid, first)}
+	manyCtrlC := func(pid int) {
+		for range 10 {
+			syscall.Kill(-pid, syscall.SIGINT)
+			time.Sleep(time.Millisecond)
+		}
 	}
-	stopped := func(t *testing.T, cmd *exec.Cmd, stdin io.Writer) []int {
+	term := func(pid int) { syscall.Kill(pid, syscall.SIGTERM) }
+	busy := func(t *testing.T, dir string, cmd *exec.Cmd, stdin io.WriteCloser) []int {
+		fmt.Fprint(stdin, "45\n45\n") // Both workers busy; more input may come.
+		first := workerWith(t, dir, 45)
+		return []int{first, workerWith(t, dir, 45, first)}
+	}
+	stopped := func(t *testing.T, dir string, cmd *exec.Cmd, stdin io.WriteCloser) []int {
 		fmt.Fprint(stdin, "45\n")
-		victim := busyWorker(t, cmd.Process.Pid)
-		syscall.Kill(victim, syscall.SIGSTOP)
+		syscall.Kill(workerWith(t, dir, 45), syscall.SIGSTOP)
 		return workersOf(t, cmd, 2)
 	}
-	blocked := func(t *testing.T, cmd *exec.Cmd, stdin io.Writer) []int {
+	stoppedAtTheEnd := func(t *testing.T, dir string, cmd *exec.Cmd, stdin io.WriteCloser) []int {
+		workers := workersOf(t, cmd, 2)
+		for _, pid := range workers {
+			syscall.Kill(pid, syscall.SIGSTOP)
+		}
+		stdin.Close() // Nothing to compute: the pool waits for its workers to exit.
+		return workers
+	}
+	blocked := func(t *testing.T, dir string, cmd *exec.Cmd, stdin io.WriteCloser) []int {
 		workers := workersOf(t, cmd, 2)
 		go func() { // Far more answers than a pipe holds.
 			fmt.Fprint(stdin, strings.Repeat("1\n", 100_000))
@@ -256,41 +341,40 @@ func TestSignals(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		setup func(t *testing.T, cmd *exec.Cmd, stdin io.Writer) []int
+		setup func(t *testing.T, dir string, cmd *exec.Cmd, stdin io.WriteCloser) []int
 		send  func(pid int)
 	}{
 		{"Ctrl-C, workers busy", busy, ctrlC},
+		{"ten Ctrl-C, workers busy", busy, manyCtrlC},
 		{"SIGTERM, workers busy", busy, term},
 		{"Ctrl-C, a worker stopped", stopped, ctrlC},
 		{"SIGTERM, a worker stopped", stopped, term},
+		{"Ctrl-C, workers stopped at the end of the input", stoppedAtTheEnd, ctrlC},
+		{"SIGTERM, workers stopped at the end of the input", stoppedAtTheEnd, term},
 		{"Ctrl-C, stdout blocked", blocked, ctrlC},
+		{"ten Ctrl-C, stdout blocked", blocked, manyCtrlC},
 		{"SIGTERM, stdout blocked", blocked, term},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			dir := tellDir(t)
 			outR, outW, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer outR.Close()
-			cmd, stdin, stderr := startProgram(t, outW, "-workers", "2")
+			cmd, stdin, stderr := startProgram(t, self(t), outW, "-workers", "2")
 			outW.Close()
 			defer stdin.Close()
-			workers := tt.setup(t, cmd, stdin)
-			signalled := time.Now()
+			workers := tt.setup(t, dir, cmd, stdin)
 			tt.send(cmd.Process.Pid)
-			exited := make(chan struct{})
-			go func() { cmd.Wait(); close(exited) }()
-			select {
-			case <-exited:
-			case <-time.After(30 * time.Second): // Only a hang takes this long.
-				t.Fatal("the pool did not end")
+			if took := waitExit(t, cmd); took > 10*time.Second {
+				t.Errorf("the pool took %v to end after the signal", took)
 			}
-			t.Logf("the pool ended %v after the signal", time.Since(signalled))
 			if got := cmd.ProcessState.ExitCode(); got != 130 {
-				t.Errorf("exit status %d, want 130", got)
+				t.Errorf("%v, want exit status 130", cmd.ProcessState)
 			}
-			if got, want := stderr.String(), "processes: interrupted; the workers are stopped\n"; got != want {
+			if got, want := contents(t, stderr), "processes: interrupted; the workers are stopped\n"; got != want {
 				t.Errorf("stderr = %q, want %q", got, want)
 			}
 			for _, pid := range workers {
@@ -302,6 +386,105 @@ func TestSignals(t *testing.T) {
 	}
 }
 
+// TestPoolStopped stops the pool itself (SIGSTOP; Ctrl-Z at a terminal stops
+// it too) for longer than -timeout, while its workers, in process groups of
+// their own, compute on. Resumed, the pool kills no worker: the time it was
+// stopped is not the workers' time. Every line is answered.
+func TestPoolStopped(t *testing.T) {
+	timeout := (10*oneTask(32) + time.Second/2).Round(time.Second / 10)
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, stdin, stderr := startProgram(t, self(t), outW, "-workers", "2", "-timeout", timeout.String())
+	outW.Close()
+	var want strings.Builder
+	for range 40 {
+		want.WriteString("fib(32) = 2178309\n")
+	}
+	fmt.Fprint(stdin, strings.Repeat("32\n", 40))
+	stdin.Close()
+	out := bufio.NewReader(outR)
+	first, err := out.ReadString('\n') // The workers are computing now.
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGSTOP)
+	time.Sleep(3 * timeout)
+	cmd.Process.Signal(syscall.SIGCONT)
+	rest, _ := io.ReadAll(out)
+	waitExit(t, cmd)
+	got := outcome{first + string(rest), contents(t, stderr), cmd.ProcessState.ExitCode()}
+	if diff := cmp.Diff(outcome{Stdout: want.String()}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestReplacedProgram rebuilds the program's file while it runs, as a
+// go build in another terminal does, then kills its worker: the new worker
+// is the pool's own program, not the new file.
+func TestReplacedProgram(t *testing.T) {
+	dir := tellDir(t)
+	program := filepath.Join(t.TempDir(), "processes")
+	binary, err := os.ReadFile(self(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(program, binary, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	cmd, stdin, stderr := startProgram(t, program, &stdout, "-workers", "1")
+	fmt.Fprintln(stdin, "40")
+	victim := workerWith(t, dir, 40)
+	// A program that would answer every task wrongly.
+	impostor := program + ".new"
+	if err := os.WriteFile(impostor, []byte("#!/bin/sh\necho ready\nwhile read line n; do echo $line 0; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(impostor, program); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(victim, syscall.SIGKILL)
+	fmt.Fprintln(stdin, "10")
+	stdin.Close()
+	waitExit(t, cmd)
+	want := outcome{
+		Stdout: "fib(40) = 102334155\nfib(10) = 55\n",
+		Stderr: "processes: a worker process died (signal: killed) while computing fib(40) for line 1; trying again in a new worker process\n",
+	}
+	if diff := cmp.Diff(want, outcome{stdout.String(), contents(t, stderr), cmd.ProcessState.ExitCode()}); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestOutputFails: when a write to stdout fails (here, a full disk), the
+// pool says so and exits at once, killing its workers in the middle of
+// their tasks, though its input is still open.
+func TestOutputFails(t *testing.T) {
+	dir := tellDir(t)
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full here")
+	}
+	defer full.Close()
+	cmd, stdin, stderr := startProgram(t, self(t), full, "-workers", "2")
+	defer stdin.Close()
+	// The answer to 1 fills the buffer; the printer flushes it while it
+	// waits for fib(45), which takes seconds, and that flush fails.
+	fmt.Fprint(stdin, "1\n45\n45\n")
+	waitExit(t, cmd)
+	if got, want := contents(t, stderr), "processes: writing results: write /dev/stdout: no space left on device\n"; cmd.ProcessState.ExitCode() != 1 || got != want {
+		t.Errorf("%v, stderr %q; want exit status 1, %q", cmd.ProcessState, got, want)
+	}
+	files, _ := os.ReadDir(dir)
+	for _, f := range files {
+		if pid, _ := strconv.Atoi(f.Name()); alive(pid) {
+			t.Errorf("worker process %d is still running after the pool exited", pid)
+		}
+	}
+}
+
 // TestPoolKilled ends the pool without a chance to clean up, while its
 // workers compute slow tasks that came after many quick ones: SIGKILL, which
 // it cannot catch; SIGHUP and SIGQUIT, which it does not catch; and SIGPIPE,
@@ -310,11 +493,7 @@ func TestSignals(t *testing.T) {
 // finds that the pool is gone, and exits, after the task in hand, not after
 // every slow task of the input.
 func TestPoolKilled(t *testing.T) {
-	// How long one slow task takes in this build (slower under -race).
-	start := time.Now()
-	fib.Fib(38)
-	oneTask := time.Since(start)
-
+	slow := oneTask(38)
 	kill := func(sig syscall.Signal) func(*exec.Cmd, io.Closer) {
 		return func(cmd *exec.Cmd, _ io.Closer) { cmd.Process.Signal(sig) }
 	}
@@ -335,27 +514,28 @@ func TestPoolKilled(t *testing.T) {
 				// (nohup ignores SIGHUP, for one): it cannot end the pool.
 				t.Skipf("%v is ignored here, and so in the pool", tt.sig)
 			}
+			dir := tellDir(t)
 			outR, outW, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)
 			}
-			cmd, stdin, _ := startProgram(t, outW, "-workers", "2")
+			cmd, stdin, _ := startProgram(t, self(t), outW, "-workers", "2")
 			outW.Close()
 			go io.Copy(io.Discard, outR) // Until the test closes outR.
 			defer outR.Close()
 			// Were each worker to compute all of its share, it would take
 			// ten times as long as one slow task.
 			fmt.Fprint(stdin, strings.Repeat("1\n", 2000)+strings.Repeat("38\n", 20))
-			first := busyWorker(t, cmd.Process.Pid)
-			workers := []int{first, busyWorker(t, cmd.Process.Pid, first)}
+			first := workerWith(t, dir, 38)
+			workers := []int{first, workerWith(t, dir, 38, first)}
 			ended := time.Now()
 			tt.end(cmd, outR)
 			waitFor(t, "the pool has died", func() bool { return !alive(cmd.Process.Pid) })
 			for _, pid := range workers {
 				waitFor(t, fmt.Sprintf("worker %d has exited", pid), func() bool { return !alive(pid) })
 			}
-			if took := time.Since(ended); took > 3*oneTask+2*time.Second {
-				t.Errorf("the workers took %v to stop after the pool died, where one task takes %v", took, oneTask)
+			if took := time.Since(ended); took > 3*slow+2*time.Second {
+				t.Errorf("the workers took %v to stop after the pool died, where one task takes %v", took, slow)
 			}
 		})
 	}

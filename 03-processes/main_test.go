@@ -14,7 +14,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -31,9 +34,19 @@ import (
 // the broken workers below, rather than run the tests.
 const roleVar = "PROCESSES_TEST_ROLE"
 
+// tellVar names a directory in which each worker process that a test
+// starts keeps a file, named for its process id, of the task lines it has
+// read: so a test knows which worker computes which task by what the worker
+// does, not by how busy it looks (see workerWith).
+const tellVar = "PROCESSES_TEST_TELL"
+
 func TestMain(m *testing.M) {
 	switch os.Getenv(roleVar) {
 	case "program":
+		if dir := os.Getenv(tellVar); dir != "" && slices.Equal(os.Args[1:], []string{"-worker"}) {
+			path := filepath.Join(dir, strconv.Itoa(os.Getpid()))
+			os.Exit(serve(&tellingReader{in: os.Stdin, path: path}, os.Stdout, os.Stderr))
+		}
 		main()
 	case "dying worker":
 		// Starts, reads a task, then dies the way a crash or the OOM
@@ -57,6 +70,85 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv(roleVar, "program") // For the worker processes that tests start.
 	os.Exit(m.Run())
+}
+
+// A tellingReader is a worker's standard input that copies what it reads
+// to the file at path.
+type tellingReader struct {
+	in   io.Reader
+	path string
+}
+
+func (r *tellingReader) Read(p []byte) (int, error) {
+	n, err := r.in.Read(p)
+	if n > 0 {
+		f, openErr := os.OpenFile(r.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if openErr != nil {
+			panic(openErr) // The test that set tellVar sees the worker die.
+		}
+		f.Write(p[:n])
+		f.Close()
+	}
+	return n, err
+}
+
+// tellDir has the worker processes that the test starts keep their tasks
+// in a new directory (see tellVar), and returns it.
+func tellDir(t *testing.T) string {
+	dir := t.TempDir()
+	t.Setenv(tellVar, dir)
+	return dir
+}
+
+// workerWith waits until a worker process has read a task for fib(n), and
+// returns its process id; skip lists workers to pass over. The worker then
+// computes that task, after at most a millisecond of quicker ones.
+func workerWith(t *testing.T, dir string, n int, skip ...int) int {
+	t.Helper()
+	var found int
+	waitFor(t, fmt.Sprintf("a worker has read a task for fib(%d)", n), func() bool {
+		files, _ := os.ReadDir(dir)
+		for _, f := range files {
+			pid, _ := strconv.Atoi(f.Name())
+			tasks, _ := os.ReadFile(filepath.Join(dir, f.Name()))
+			if !slices.Contains(skip, pid) && regexp.MustCompile(fmt.Sprintf(`(?m)^\d+ %d$`, n)).Match(tasks) {
+				found = pid
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// waitFor polls cond until it holds, and fails the test if it does not
+// within 60 seconds (generous, for loaded machines and -race).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// within runs f, and fails the test if it has not returned after two
+// minutes: a pool that hangs fails its own test, not the whole package at
+// go test's timeout.
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s did not end", what)
+	}
 }
 
 // self returns the program to start workers from: this test binary, which
@@ -108,7 +200,9 @@ func runPool(t *testing.T, p *pool, input io.Reader) outcome {
 		p.timeout = defaultTimeout
 	}
 	p.stderr = &stderr
-	allAnswered, err := p.run(context.Background(), input, &stdout)
+	var allAnswered bool
+	var err error
+	within(t, "the pool", func() { allAnswered, err = p.run(context.Background(), input, &stdout) })
 	if err != nil {
 		t.Fatalf("pool: %v", err)
 	}

@@ -15,7 +15,7 @@ import (
 // start it, send it tasks, hear what it says, and kill it.
 
 // waitDelay bounds how long the pool waits for a worker's output to end
-// once the worker has exited. A process the worker started may hold that
+// once it has killed the worker. A process the worker started may hold that
 // output open after the worker is gone; chapter 01's WaitDelay is the cure
 // for the same hazard.
 const waitDelay = time.Second
@@ -24,6 +24,7 @@ const waitDelay = time.Second
 type workerProcess struct {
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
+	stdout   io.ReadCloser
 	input    *bufio.Writer  // buffers task lines on their way to stdin
 	messages <-chan message // what the worker says; closed once it has exited
 	exit     error          // how it ended: read it only after messages is closed
@@ -39,35 +40,61 @@ type message struct {
 }
 
 // startWorker starts a worker process from the program at path, and a
-// goroutine that waits for it to exit. That goroutine ends when the process
-// has exited and its output has ended, or waitDelay after it exited.
+// goroutine that reads what it says. That goroutine ends when the process
+// has exited and its output has ended, or waitDelay after it was killed.
 func startWorker(path string, stderr io.Writer) (*workerProcess, error) {
 	cmd := exec.Command(path, "-worker")
 	cmd.Stderr = stderr
+	cmd.WaitDelay = waitDelay // for stderr, when it is not a file
 	// A terminal sends Ctrl-C to every process of its foreground process
 	// group, and Windows to every process of its console. The pool alone
 	// decides when its workers end, so each worker gets a process group of
 	// its own, which keeps Ctrl-C away from it (see process_*.go).
 	cmd.SysProcAttr = ownProcessGroup()
-	cmd.WaitDelay = waitDelay
-	// The worker's output goes through a messageWriter, which turns each
-	// line into a message. Its buffer holds more messages than a worker
-	// can owe us, so the worker's output never waits for the feeder.
-	messages := make(chan message, maxSent+2)
-	cmd.Stdout = &messageWriter{messages: messages}
 	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	w := &workerProcess{cmd: cmd, stdin: stdin, input: bufio.NewWriter(stdin), messages: messages}
+	// The buffer holds more messages than a worker can owe us, so the
+	// goroutine never waits for the feeder.
+	messages := make(chan message, maxSent+2)
+	w := &workerProcess{cmd: cmd, stdin: stdin, stdout: stdout, input: bufio.NewWriter(stdin), messages: messages}
 	go func() {
+		defer close(messages)
+		readMessages(stdout, messages)
 		w.exit = cmd.Wait()
-		close(messages)
 	}()
 	return w, nil
+}
+
+// readMessages sends on each line that a worker writes, as a message, until
+// its output ends or a line is nonsense.
+func readMessages(stdout io.Reader, messages chan<- message) {
+	out := bufio.NewReader(stdout)
+	for {
+		text, err := out.ReadSlice('\n')
+		if err != nil && len(text) == 0 {
+			return // The process has exited, or closed its output.
+		}
+		var m message
+		if string(bytes.TrimSpace(text)) == "ready" {
+			m.ready = true
+		} else {
+			m.line, m.value, m.answer = parsePair(text)
+		}
+		m.answer = m.answer && err == nil // A line cut short is nonsense too.
+		messages <- m
+		if !m.ready && !m.answer {
+			return
+		}
+	}
 }
 
 // send queues a task line for the worker process; flush writes it. A write
@@ -89,9 +116,11 @@ func (w *workerProcess) closeInput() {
 }
 
 // kill stops the worker process, and every process it started, at once.
-// Its messages channel is closed soon after.
+// Its messages channel is closed when its output ends, and no more than
+// waitDelay later: then we close the output ourselves.
 func (w *workerProcess) kill() {
 	killProcessGroup(w.cmd.Process)
+	time.AfterFunc(waitDelay, func() { w.stdout.Close() })
 }
 
 // exitStatus says how the worker process ended, once messages is closed:
@@ -101,41 +130,4 @@ func (w *workerProcess) exitStatus() string {
 		return "exit status 0"
 	}
 	return w.exit.Error()
-}
-
-// A messageWriter is a worker process's standard output: it cuts what the
-// worker writes into lines, and sends each on as a message. After a line
-// that is nonsense, it sends nothing more, and drops the rest.
-type messageWriter struct {
-	messages chan<- message
-	partial  []byte // the start of a line whose end has not come yet
-	broken   bool   // a line was nonsense
-}
-
-func (w *messageWriter) Write(p []byte) (int, error) {
-	for rest := p; !w.broken && len(rest) > 0; {
-		end := bytes.IndexByte(rest, '\n')
-		if end < 0 {
-			w.partial = append(w.partial, rest...)
-			// No message is this long: a line that goes on is nonsense.
-			if len(w.partial) > 64 {
-				w.send(w.partial)
-			}
-			break
-		}
-		w.send(append(w.partial, rest[:end]...))
-		w.partial, rest = w.partial[:0], rest[end+1:]
-	}
-	return len(p), nil
-}
-
-func (w *messageWriter) send(line []byte) {
-	var m message
-	if text := string(bytes.TrimSpace(line)); text == "ready" {
-		m.ready = true
-	} else {
-		m.line, m.value, m.answer = parsePair(line)
-	}
-	w.broken = !m.ready && !m.answer
-	w.messages <- m
 }
