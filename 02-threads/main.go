@@ -131,7 +131,7 @@ func pool(workers int, in io.Reader, stdout, stderr io.Writer) (allAnswered bool
 	}
 	printed := make(chan outcome, 1)
 	go func() {
-		allAnswered, err := printInOrder(futures, stdout, stderr)
+		allAnswered, err := printInOrder(ctx, futures, stdout, stderr)
 		printed <- outcome{allAnswered, err}
 		if err != nil {
 			// Nobody will see the rest of the results: stop the reader
@@ -202,8 +202,9 @@ func worker(ctx context.Context, tasks <-chan task) {
 
 // printInOrder waits on each future in turn and prints its result: fib(N) =
 // value on stdout, a rejected line on stderr. It returns when futures is
-// closed, or when stdout fails, and reports whether every line was answered.
-func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (allAnswered bool, err error) {
+// closed, when stdout fails, or when ctx is done, and reports whether every
+// line was answered.
+func printInOrder(ctx context.Context, futures <-chan (<-chan result), stdout, stderr io.Writer) (allAnswered bool, err error) {
 	// Writing stdout through a buffer saves a system call per line. We flush
 	// whenever we would wait, so that a user typing numbers sees each answer
 	// at once, and before we write stderr, so that in a terminal a message
@@ -211,14 +212,14 @@ func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (all
 	out := bufio.NewWriter(stdout)
 	allAnswered = true
 	for {
-		future, open, err := receiveOrFlush(futures, out)
+		future, open, err := receiveOrFlush(ctx, futures, out)
 		if err != nil {
 			return allAnswered, err
 		}
 		if !open {
 			break
 		}
-		r, _, err := receiveOrFlush(future, out)
+		r, _, err := receiveOrFlush(ctx, future, out)
 		if err != nil {
 			return allAnswered, err
 		}
@@ -240,10 +241,10 @@ func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (all
 }
 
 // receiveOrFlush receives from ch. When nothing is there yet, it first
-// flushes out, so that what is printed is seen while we wait. If that
-// flush fails, it returns the error at once: nobody would see what we
+// flushes out, so that what is printed is seen while we wait. It gives up
+// when the flush fails, or when ctx is done: nobody would see what we
 // waited for.
-func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool, err error) {
+func receiveOrFlush[T any](ctx context.Context, ch <-chan T, out *bufio.Writer) (value T, open bool, err error) {
 	select {
 	case value, open = <-ch:
 		return value, open, nil
@@ -252,6 +253,10 @@ func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool, 
 	if err := out.Flush(); err != nil {
 		return value, false, err
 	}
-	value, open = <-ch
-	return value, open, nil
+	select {
+	case value, open = <-ch:
+		return value, open, nil
+	case <-ctx.Done():
+		return value, false, ctx.Err()
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"example.com/goinparallel/fib"
 	"example.com/goinparallel/fib/fibtest"
@@ -127,4 +128,29 @@ func TestOutputThatCannotBeWritten(t *testing.T) {
 			t.Errorf("%T: status %d, stderr %q; want 1, %q", input, status, errOut.String(), want)
 		}
 	}
+}
+
+// TestFailedFlushWhileWaiting: when a flush fails while the printer waits
+// for the next line, which a user may never type, the pool reports it at
+// once and returns; no worker takes another task, and every goroutine ends
+// once the input does.
+func TestFailedFlushWhileWaiting(t *testing.T) {
+	fibtest.NoGoroutineLeft(t, func() {
+		in, typing := io.Pipe()
+		defer typing.Close() // Lets the reader, blocked in a read, end.
+		go fmt.Fprint(typing, "1\n")
+		returned := make(chan error, 1)
+		go func() {
+			_, err := pool(2, in, &fibtest.FullDisk{}, io.Discard)
+			returned <- err
+		}()
+		select {
+		case err := <-returned:
+			if err == nil {
+				t.Error("the pool reported no error")
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the pool did not return while its input stayed open")
+		}
+	})
 }

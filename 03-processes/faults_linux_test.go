@@ -251,11 +251,11 @@ func startProgram(t *testing.T, program string, stdout io.Writer, args ...string
 }
 
 // waitExit waits for the program cmd to exit, and fails the test if it
-// has not after a minute: only a hang takes so long.
-func waitExit(t *testing.T, cmd *exec.Cmd) time.Duration {
+// has not after limit: only a hang takes so long.
+func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	within(t, "the program", func() { cmd.Wait() })
+	within(t, limit, "the program", func() { cmd.Wait() })
 	return time.Since(start)
 }
 
@@ -368,7 +368,7 @@ func TestSignals(t *testing.T) {
 			defer stdin.Close()
 			workers := tt.setup(t, dir, cmd, stdin)
 			tt.send(cmd.Process.Pid)
-			if took := waitExit(t, cmd); took > 10*time.Second {
+			if took := waitExit(t, cmd, 30*time.Second); took > 10*time.Second {
 				t.Errorf("the pool took %v to end after the signal", took)
 			}
 			if got := cmd.ProcessState.ExitCode(); got != 130 {
@@ -413,7 +413,7 @@ func TestPoolStopped(t *testing.T) {
 	time.Sleep(3 * timeout)
 	cmd.Process.Signal(syscall.SIGCONT)
 	rest, _ := io.ReadAll(out)
-	waitExit(t, cmd)
+	waitExit(t, cmd, 2*time.Minute)
 	got := outcome{first + string(rest), contents(t, stderr), cmd.ProcessState.ExitCode()}
 	if diff := cmp.Diff(outcome{Stdout: want.String()}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -448,7 +448,7 @@ func TestReplacedProgram(t *testing.T) {
 	syscall.Kill(victim, syscall.SIGKILL)
 	fmt.Fprintln(stdin, "10")
 	stdin.Close()
-	waitExit(t, cmd)
+	waitExit(t, cmd, 2*time.Minute)
 	want := outcome{
 		Stdout: "fib(40) = 102334155\nfib(10) = 55\n",
 		Stderr: "processes: a worker process died (signal: killed) while computing fib(40) for line 1; trying again in a new worker process\n",
@@ -472,8 +472,11 @@ func TestOutputFails(t *testing.T) {
 	defer stdin.Close()
 	// The answer to 1 fills the buffer; the printer flushes it while it
 	// waits for fib(45), which takes seconds, and that flush fails.
+	fib45 := 29 * oneTask(38) // 1.618 to the 7th power is 29.
 	fmt.Fprint(stdin, "1\n45\n45\n")
-	waitExit(t, cmd)
+	if took := waitExit(t, cmd, 2*time.Minute); took > fib45/2 {
+		t.Errorf("the pool took %v to end, where fib(45) takes about %v: it computed on after the write failed", took, fib45)
+	}
 	if got, want := contents(t, stderr), "processes: writing results: write /dev/stdout: no space left on device\n"; cmd.ProcessState.ExitCode() != 1 || got != want {
 		t.Errorf("%v, stderr %q; want exit status 1, %q", cmd.ProcessState, got, want)
 	}

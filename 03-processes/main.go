@@ -77,6 +77,14 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr, "usage: processes [-workers N] [-timeout D] [file]")
 		flags.PrintDefaults()
 	}
+	// However early the interruption, and whatever run was doing, the
+	// user sees one message, last, and status 130.
+	defer func() {
+		if interrupted.Err() != nil && !*workerMode {
+			fmt.Fprintln(stderr, "processes: interrupted; the workers are stopped")
+			status = 130
+		}
+	}()
 	if err := flags.Parse(args); err == flag.ErrHelp {
 		return 0 // The user asked for the usage, which the flag package has printed.
 	} else if err != nil {
@@ -94,12 +102,6 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		signal.Reset(os.Interrupt, syscall.SIGTERM)
 		return serve(stdin, stdout, stderr)
 	}
-	defer func() {
-		if interrupted.Err() != nil {
-			fmt.Fprintln(stderr, "processes: interrupted; the workers are stopped")
-			status = 130
-		}
-	}()
 	if *workers < 1 || *workers > maxWorkers {
 		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
@@ -211,7 +213,7 @@ func (p *pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) 
 	}
 	printed := make(chan outcome, 1)
 	go func() {
-		allAnswered, err := printInOrder(futures, stdout, p.stderr)
+		allAnswered, err := printInOrder(ctx, futures, stdout, p.stderr)
 		printed <- outcome{allAnswered, err}
 		if err != nil {
 			// Nobody will see the rest of the results: stop the reader
@@ -278,8 +280,9 @@ func read(ctx context.Context, in io.Reader, tasks chan<- task, futures chan<- (
 
 // printInOrder waits on each future in turn and prints its result: fib(N) =
 // value on stdout, a rejected line on stderr. It returns when futures is
-// closed, or when stdout fails, and reports whether every line was answered.
-func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (allAnswered bool, err error) {
+// closed, when stdout fails, or when ctx is done, and reports whether every
+// line was answered.
+func printInOrder(ctx context.Context, futures <-chan (<-chan result), stdout, stderr io.Writer) (allAnswered bool, err error) {
 	// Writing stdout through a buffer saves a system call per line. We flush
 	// whenever we would wait, so that a user typing numbers sees each answer
 	// at once, and before we write stderr, so that in a terminal a message
@@ -287,14 +290,14 @@ func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (all
 	out := bufio.NewWriter(stdout)
 	allAnswered = true
 	for {
-		future, open, err := receiveOrFlush(futures, out)
+		future, open, err := receiveOrFlush(ctx, futures, out)
 		if err != nil {
 			return allAnswered, err
 		}
 		if !open {
 			break
 		}
-		r, _, err := receiveOrFlush(future, out)
+		r, _, err := receiveOrFlush(ctx, future, out)
 		if err != nil {
 			return allAnswered, err
 		}
@@ -316,10 +319,10 @@ func printInOrder(futures <-chan (<-chan result), stdout, stderr io.Writer) (all
 }
 
 // receiveOrFlush receives from ch. When nothing is there yet, it first
-// flushes out, so that what is printed is seen while we wait. If that
-// flush fails, it returns the error at once: nobody would see what we
+// flushes out, so that what is printed is seen while we wait. It gives up
+// when the flush fails, or when ctx is done: nobody would see what we
 // waited for.
-func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool, err error) {
+func receiveOrFlush[T any](ctx context.Context, ch <-chan T, out *bufio.Writer) (value T, open bool, err error) {
 	select {
 	case value, open = <-ch:
 		return value, open, nil
@@ -328,6 +331,10 @@ func receiveOrFlush[T any](ch <-chan T, out *bufio.Writer) (value T, open bool, 
 	if err := out.Flush(); err != nil {
 		return value, false, err
 	}
-	value, open = <-ch
-	return value, open, nil
+	select {
+	case value, open = <-ch:
+		return value, open, nil
+	case <-ctx.Done():
+		return value, false, ctx.Err()
+	}
 }

@@ -40,6 +40,10 @@ const roleVar = "PROCESSES_TEST_ROLE"
 // does, not by how busy it looks (see workerWith).
 const tellVar = "PROCESSES_TEST_TELL"
 
+// onceVar names the file by which a "dying once worker" knows that one
+// of them has died already.
+const onceVar = "PROCESSES_TEST_ONCE"
+
 func TestMain(m *testing.M) {
 	switch os.Getenv(roleVar) {
 	case "program":
@@ -61,6 +65,18 @@ func TestMain(m *testing.M) {
 		// endless loop.
 		fmt.Println("ready")
 		bufio.NewReader(os.Stdin).ReadString('\n')
+		time.Sleep(time.Hour)
+	case "dying once worker":
+		// The first of these workers starts, reads a task and dies, as
+		// "dying worker" does; the ones after it are real workers.
+		if _, err := os.Stat(os.Getenv(onceVar)); err == nil {
+			os.Exit(serve(os.Stdin, os.Stdout, os.Stderr))
+		}
+		os.WriteFile(os.Getenv(onceVar), nil, 0o644)
+		fmt.Println("ready")
+		bufio.NewReader(os.Stdin).ReadString('\n')
+		self, _ := os.FindProcess(os.Getpid())
+		self.Kill()
 		time.Sleep(time.Hour)
 	case "crashing worker":
 		// Dies as it starts, as a worker does when the system has no
@@ -134,10 +150,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// within runs f, and fails the test if it has not returned after two
-// minutes: a pool that hangs fails its own test, not the whole package at
-// go test's timeout.
-func within(t *testing.T, what string, f func()) {
+// within runs f, and fails the test if it has not returned after limit: a
+// pool that hangs fails its own test, not the whole package at go test's
+// timeout.
+func within(t *testing.T, limit time.Duration, what string, f func()) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
@@ -146,8 +162,8 @@ func within(t *testing.T, what string, f func()) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("%s did not end", what)
+	case <-time.After(limit):
+		t.Fatalf("%s did not end in %v", what, limit)
 	}
 }
 
@@ -202,7 +218,7 @@ func runPool(t *testing.T, p *pool, input io.Reader) outcome {
 	p.stderr = &stderr
 	var allAnswered bool
 	var err error
-	within(t, "the pool", func() { allAnswered, err = p.run(context.Background(), input, &stdout) })
+	within(t, 2*time.Minute, "the pool", func() { allAnswered, err = p.run(context.Background(), input, &stdout) })
 	if err != nil {
 		t.Fatalf("pool: %v", err)
 	}
@@ -328,6 +344,128 @@ func TestWorkerDies(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+}
+
+// death is how a worker process killed from outside ends, in the words of
+// the system: "signal: killed" on Linux and macOS; on Windows, where Kill
+// ends a process with exit code 1, "exit status 1".
+func death() string {
+	if runtime.GOOS == "windows" {
+		return "died (exit status 1)"
+	}
+	return "died (signal: killed)"
+}
+
+// TestReplacementGetsEveryTask: a worker process that dies holding several
+// tasks is replaced, and the new worker gets every one of them, not only
+// the one in hand.
+func TestReplacementGetsEveryTask(t *testing.T) {
+	t.Setenv(roleVar, "dying once worker")
+	t.Setenv(onceVar, filepath.Join(t.TempDir(), "died"))
+	got := runPool(t, &pool{workers: 1, timeout: 20 * time.Second}, strings.NewReader("1\n2\n3\n"))
+	want := outcome{
+		Stdout: "fib(1) = 1\nfib(2) = 1\nfib(3) = 2\n",
+		Stderr: "processes: a worker process " + death() + " while computing fib(1) for line 1; trying again in a new worker process\n",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestDeadlineIsPerTask: -timeout bounds one task, not a worker's whole
+// share. One worker computes tasks that together take several times the
+// timeout, each far less, and none is stopped.
+func TestDeadlineIsPerTask(t *testing.T) {
+	start := time.Now()
+	fib.Fib(32)
+	task := time.Since(start)
+	timeout := 6*task + 200*time.Millisecond
+	lines := int(4*timeout/task) + 1
+	got := runPool(t, &pool{workers: 1, timeout: timeout}, strings.NewReader(strings.Repeat("32\n", lines)))
+	want := outcome{Stdout: strings.Repeat("fib(32) = 2178309\n", lines)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%d tasks of %v each, -timeout %v (-want +got):\n%s", lines, task, timeout, diff)
+	}
+}
+
+// TestIdleWorkerIsNotLate: a worker that has waited for a task for longer
+// than -timeout is not late when the task comes: its clock runs only while
+// it owes an answer.
+func TestIdleWorkerIsNotLate(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	in, typing := io.Pipe()
+	go func() {
+		fmt.Fprintln(typing, "1")
+		time.Sleep(3 * timeout) // The worker is idle; this is what we test, not a wait for it.
+		fmt.Fprintln(typing, "25")
+		typing.Close()
+	}()
+	got := runPool(t, &pool{workers: 1, timeout: timeout}, in)
+	if diff := cmp.Diff(outcome{Stdout: "fib(1) = 1\nfib(25) = 75025\n"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestInterrupted: when the pool is interrupted while its workers compute
+// and more input may come, it returns at once, and only after its worker
+// processes have exited: no goroutine is left, not even the ones that wait
+// for the processes. run then says so once and returns 130.
+func TestInterrupted(t *testing.T) {
+	dir := tellDir(t)
+	fibtest.NoGoroutineLeft(t, func() {
+		in, typing := io.Pipe()
+		defer typing.Close()
+		ctx, interrupt := context.WithCancel(context.Background())
+		var stderr lockedWriter
+		status := make(chan int, 1)
+		go func() { status <- run(ctx, []string{"-workers", "2"}, in, io.Discard, &stderr) }()
+		fmt.Fprint(typing, "45\n45\n")
+		first := workerWith(t, dir, 45)
+		workerWith(t, dir, 45, first)
+		interrupt()
+		within(t, 30*time.Second, "the interrupted pool", func() {
+			if got, want := <-status, 130; got != want {
+				t.Errorf("status %d, want %d", got, want)
+			}
+		})
+		if got, want := stderr.String(), "processes: interrupted; the workers are stopped\n"; got != want {
+			t.Errorf("stderr %q, want %q", got, want)
+		}
+	})
+}
+
+// TestInterruptedAtAnyStage: an interruption that came before run looked
+// at its arguments, or while it parsed them, ends it the same way as one
+// in the middle of the work: status 130 and one message, last.
+func TestInterruptedAtAnyStage(t *testing.T) {
+	interrupted, interrupt := context.WithCancel(context.Background())
+	interrupt()
+	for _, args := range [][]string{{}, {"-h"}, {"-workers", "0"}, {"-workers", "2", "no-such-file"}, {"-timeout", "x"}} {
+		var stderr lockedWriter
+		status := run(interrupted, args, strings.NewReader("1\n2\n"), io.Discard, &stderr)
+		const message = "processes: interrupted; the workers are stopped\n"
+		if got := stderr.String(); status != 130 || !strings.HasSuffix(got, message) || strings.Count(got, message) != 1 {
+			t.Errorf("args %q: status %d, stderr %q; want 130, ending in %q once", args, status, got, message)
+		}
+	}
+}
+
+// TestFailedFlushWhileWaiting: when a flush fails while the printer waits
+// for the next line, which a user may never type, the pool reports it at
+// once and returns.
+func TestFailedFlushWhileWaiting(t *testing.T) {
+	fibtest.NoGoroutineLeft(t, func() {
+		in, typing := io.Pipe()
+		defer typing.Close() // Lets the reader, blocked in a read, end.
+		go fmt.Fprint(typing, "1\n")
+		p := &pool{program: self(t), workers: 2, timeout: defaultTimeout, stderr: io.Discard}
+		within(t, 30*time.Second, "the pool", func() {
+			_, err := p.run(context.Background(), in, &fibtest.FullDisk{})
+			if err == nil {
+				t.Error("the pool reported no error")
+			}
+		})
+	})
 }
 
 // TestStuckWorker: a worker process that never answers is stopped at the
