@@ -33,6 +33,7 @@ import (
 	"sync"
 	"testing"
 
+	"example.com/goinparallel/fib/fibtest"
 	"github.com/google/go-cmp/cmp"
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/rogpeppe/go-internal/txtar"
@@ -47,6 +48,9 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The scripts run the chapters' programs, and read their inputs in
+	// testdata.
+	fibtest.DependOn(t, "go.mod", "01-subprocess", "02-threads", "03-processes", "fib", "testdata")
 	race := raceDetector(t)
 	for _, dir := range scriptDirs(t) {
 		t.Run(dir, func(t *testing.T) {
@@ -508,6 +512,7 @@ func TestLostOutput(t *testing.T) {
 		{"threads", []string{"./02-threads", "testdata/numbers.txt"}, "results"},
 		{"processes", []string{"./03-processes", "testdata/numbers.txt"}, "results"},
 	}
+	fibtest.DependOn(t, "go.mod", "01-subprocess", "02-threads", "03-processes", "fib", "testdata")
 	readOnly := filepath.Join(t.TempDir(), "read-only")
 	if err := os.WriteFile(readOnly, nil, 0o644); err != nil {
 		t.Fatal(err)
