@@ -226,7 +226,7 @@ func TestREADME(t *testing.T) {
 			continue
 		}
 		if b.kind == "quote" {
-			if !strings.Contains(strings.ReplaceAll(string(src), "\r\n", "\n"), b.body) {
+			if !quoteIn(b.body, string(src)) {
 				t.Errorf("README.md:%d: the Go code shown is not in %s as it stands there", b.line, b.source)
 			}
 			continue
@@ -248,6 +248,13 @@ func TestREADME(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// quoteIn reports whether the Go code of a quote stands in src as it is
+// shown, every line of it and in one piece. A checkout on Windows may have
+// turned src's line endings into CRLF.
+func quoteIn(quote, src string) bool {
+	return strings.Contains(strings.ReplaceAll(src, "\r\n", "\n"), quote)
 }
 
 // A block is a fenced block of README.md that TestREADME checks.
@@ -394,6 +401,7 @@ func TestParseREADME(t *testing.T) {
 		{"marker too far away", "<!-- session: a.txtar -->\nprose\n```console\n$ x\n```\n", "line 3: a console block needs a marker line before it", 0},
 		{"wrong language", "<!-- quote: x.go -->\n```console\n$ x\n```\n", "line 2: a quote marker must be followed by a ```go block", 0},
 		{"unclosed", "<!-- quote: x.go -->\n```go\nx\n", "line 2: the block is never closed", 0},
+		{"another kind of marker", "<!-- note: x.txtar -->\n```console\n$ x\n```\n", "line 2: a console block needs a marker line before it", 0},
 	}
 	for _, tt := range tests {
 		blocks, err := parseREADME(tt.text)
@@ -438,6 +446,11 @@ func TestRenderSession(t *testing.T) {
 			wantErr: "t.txtar: a README session runs one command",
 		},
 		{
+			name:    "an argument that shells expand differently",
+			script:  "exec go run ./x $WORK/in\ncmp stdout $WORK/out\n! stderr .\n-- out --\nok\n",
+			wantErr: "t.txtar: argument $WORK/in would need quoting that differs between shells",
+		},
+		{
 			name:    "input that shells redirect differently",
 			script:  "stdin $WORK/in\nexec go run ./x\n",
 			wantErr: "t.txtar: a README session cannot take stdin: bash and PowerShell redirect input differently",
@@ -451,6 +464,26 @@ func TestRenderSession(t *testing.T) {
 		}
 		if got != tt.want || gotErr != tt.wantErr {
 			t.Errorf("%s: renderSession = %q, %q; want %q, %q", tt.name, got, gotErr, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestQuoteIn(t *testing.T) {
+	src := "func f() {\n\tfor range n {\n\t\tg()\n\t}\n}\n"
+	tests := []struct {
+		name, quote, src string
+		want             bool
+	}{
+		{"the whole function", src, src, true},
+		{"lines from the middle", "\tfor range n {\n\t\tg()\n", src, true},
+		{"a file with CRLF line endings", "\tfor range n {\n\t\tg()\n", strings.ReplaceAll(src, "\n", "\r\n"), true},
+		{"a later line changed", "\tfor range n {\n\t\th()\n", src, false},
+		{"lines out of order", "\t\tg()\n\tfor range n {\n", src, false},
+		{"other indentation", "for range n {\n\tg()\n", src, false},
+	}
+	for _, tt := range tests {
+		if got := quoteIn(tt.quote, tt.src); got != tt.want {
+			t.Errorf("%s: quoteIn = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
