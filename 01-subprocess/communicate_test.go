@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"example.com/goinparallel/fib/fibtest"
 )
 
 // TestCommunicate runs the fib program through communicate. The cases with
@@ -18,6 +20,7 @@ import (
 // write then fails with a broken pipe, or with a closed file once Wait has
 // closed the pipe, and neither is the caller's problem.
 func TestCommunicate(t *testing.T) {
+	fibtest.DependOn(t, "fib", "../fib", "../go.mod")
 	fib, err := buildFib(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -200,13 +200,15 @@ func stdinGone(err error) bool {
 
 // buildFib compiles the fib program into dir and returns its path. It asks
 // for the package by import path, which works from any directory of this
-// module.
+// module. It builds with -buildvcs=false: go build would otherwise ask git
+// about the checkout, and git refuses a checkout that belongs to another
+// user, such as a shared one or a container's bind mount.
 func buildFib(dir string) (string, error) {
 	fib := filepath.Join(dir, "fib")
 	if runtime.GOOS == "windows" {
 		fib += ".exe"
 	}
-	build := exec.Command("go", "build", "-o", fib, "example.com/goinparallel/01-subprocess/fib")
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", fib, "example.com/goinparallel/01-subprocess/fib")
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the fib program: %v\n%s", err, out)
 	}

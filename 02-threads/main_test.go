@@ -5,6 +5,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +18,8 @@ import (
 func runPool(t *testing.T, workers int, input string) (stdout, stderr string, ok bool) {
 	t.Helper()
 	var out, errOut strings.Builder
-	ok, err := pool(workers, strings.NewReader(input), &out, &errOut)
+	var err error
+	fibtest.Within(t, "the pool", func() { ok, err = pool(workers, strings.NewReader(input), &out, &errOut) })
 	if err != nil {
 		t.Fatalf("pool: %v", err)
 	}
@@ -93,6 +96,132 @@ func TestManyMoreLinesThanInFlight(t *testing.T) {
 	}
 }
 
+// lineByLine serves lines one per Read, so that how many lines it has served
+// is how far the pool's reader has got, give or take the one line its
+// buffer holds. Before serving each line it calls check with that count.
+type lineByLine struct {
+	lines  []string
+	served int
+	check  func(served int)
+}
+
+func (r *lineByLine) Read(p []byte) (int, error) {
+	if r.served == len(r.lines) {
+		return 0, io.EOF
+	}
+	r.check(r.served)
+	n := copy(p, r.lines[r.served]) // p has room: bufio reads 4096 bytes at a time.
+	r.served++
+	return n, nil
+}
+
+// countingWriter counts the lines written to it, from the printer's
+// goroutine, for the test's goroutine to read.
+type countingWriter struct{ lines atomic.Int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.lines.Add(int64(strings.Count(string(p), "\n")))
+	return len(p), nil
+}
+
+// TestReaderStaysWithinInFlight holds the printer on a slow first line and
+// checks that meanwhile the reader reads no further than the bound on lines
+// in flight allows: inFlight lines, plus what the printer holds and has
+// buffered but not written, which is less than another inFlight. Without
+// the bound, the reader reads every line while fib(32) is computed.
+func TestReaderStaysWithinInFlight(t *testing.T) {
+	const total = 10 * inFlight
+	lines := []string{"32\n"}
+	for range total - 1 {
+		lines = append(lines, "2\n")
+	}
+	var out countingWriter
+	aheadMost := 0
+	in := &lineByLine{lines: lines, check: func(served int) {
+		aheadMost = max(aheadMost, served-int(out.lines.Load()))
+	}}
+	var ok bool
+	var err error
+	fibtest.Within(t, "the pool", func() { ok, err = pool(2, in, &out, io.Discard) })
+	if !ok || err != nil || out.lines.Load() != total {
+		t.Fatalf("pool: ok=%v, err=%v, %d lines printed; want true, nil, %d", ok, err, out.lines.Load(), total)
+	}
+	if aheadMost > 2*inFlight {
+		t.Errorf("the reader read %d lines ahead of what was printed; the bound on lines in flight (inFlight = %d) allows fewer than %d", aheadMost, inFlight, 2*inFlight)
+	}
+}
+
+// terminal is one writer for stdout and stderr, as a terminal is: what it
+// shows is in the order of the writes.
+type terminal struct {
+	mu   sync.Mutex
+	text strings.Builder
+}
+
+func (w *terminal) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.text.Write(p)
+}
+
+// TestMessagesInPlace writes stdout and stderr to one terminal: each
+// message about a bad line must appear among the results in that line's
+// place, so stdout must be flushed before every message. Many lines make
+// sure that the printer meets bad lines with results in its buffer.
+func TestMessagesInPlace(t *testing.T) {
+	var input, want strings.Builder
+	for i := range 500 {
+		fmt.Fprintf(&input, "%d\nx\n", i%20)
+		v, _ := fib.Fib(i % 20)
+		fmt.Fprintf(&want, "fib(%d) = %d\nline %d: \"x\" is not a whole number\n", i%20, v, 2*i+2)
+	}
+	var term terminal
+	var ok bool
+	var err error
+	fibtest.Within(t, "the pool", func() { ok, err = pool(2, strings.NewReader(input.String()), &term, &term) })
+	if ok || err != nil {
+		t.Errorf("pool: ok=%v, err=%v; want false, nil", ok, err)
+	}
+	if got := term.text.String(); got != want.String() {
+		gotLines, wantLines := strings.SplitAfter(got, "\n"), strings.SplitAfter(want.String(), "\n")
+		for i := range min(len(gotLines), len(wantLines)) {
+			if gotLines[i] != wantLines[i] {
+				t.Fatalf("line %d on the terminal is %q, want %q: stdout and stderr are out of order", i+1, gotLines[i], wantLines[i])
+			}
+		}
+		t.Fatalf("the terminal shows %d lines, want %d", len(gotLines), len(wantLines))
+	}
+}
+
+// TestWorkersFlag checks both ends of -workers, and the message for a
+// number of workers beyond them.
+func TestWorkersFlag(t *testing.T) {
+	tests := []struct {
+		workers    string
+		wantStatus int
+		wantErr    string
+	}{
+		{"1", 0, ""},
+		{"256", 0, ""},
+		{"0", 2, "threads: -workers 0: want from 1 to 256 workers\n"},
+		{"257", 2, "threads: -workers 257: want from 1 to 256 workers\n"},
+		{"-1", 2, "threads: -workers -1: want from 1 to 256 workers\n"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr strings.Builder
+		var status int
+		fibtest.Within(t, "the program", func() { status = run([]string{"-workers", tt.workers}, strings.NewReader("10\n"), &stdout, &stderr) })
+		wantOut := "fib(10) = 55\n"
+		if tt.wantStatus != 0 {
+			wantOut = ""
+		}
+		if status != tt.wantStatus || stdout.String() != wantOut || stderr.String() != tt.wantErr {
+			t.Errorf("-workers %s: status %d, stdout %q, stderr %q; want %d, %q, %q",
+				tt.workers, status, stdout.String(), stderr.String(), tt.wantStatus, wantOut, tt.wantErr)
+		}
+	}
+}
+
 // TestAnswersWhileTheInputIsOpen: each typed number is answered before the
 // next is typed, as at a terminal (see fibtest.Typing).
 func TestAnswersWhileTheInputIsOpen(t *testing.T) {
@@ -123,7 +252,8 @@ func (endless) Read(p []byte) (int, error) {
 func TestOutputThatCannotBeWritten(t *testing.T) {
 	for _, input := range []io.Reader{strings.NewReader(strings.Repeat("20\n", 10000)), endless{}} {
 		var errOut strings.Builder
-		status := run([]string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &errOut)
+		var status int
+		fibtest.Within(t, "the program", func() { status = run([]string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &errOut) })
 		if want := "threads: writing results: no space left on device\n"; status != 1 || errOut.String() != want {
 			t.Errorf("%T: status %d, stderr %q; want 1, %q", input, status, errOut.String(), want)
 		}

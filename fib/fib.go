@@ -9,6 +9,7 @@ package fib
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -36,15 +37,19 @@ func Fib(n int) (int, error) {
 // 2*Fib(n+1) - 1. The time Fib(n) takes is in proportion to it, so a program
 // can know what a task will cost before it runs it: Calls(30) is 2.7
 // million, Calls(45) 3.7 billion. It returns 0 for n outside 0 to [Max].
+//
+// Where an int has 32 bits, as on 386 and arm, Calls(44) and Calls(45) do
+// not fit, and Calls returns [math.MaxInt] for them: still more than for
+// any smaller n, so that the longest tasks never look like the quickest.
 func Calls(n int) int {
 	if n < 0 || n > Max {
 		return 0
 	}
-	a, b := 0, 1 // Fib(i) and Fib(i+1), for i from 0 to n
+	var a, b uint64 = 0, 1 // Fib(i) and Fib(i+1), for i from 0 to n
 	for range n {
 		a, b = b, a+b
 	}
-	return 2*b - 1
+	return int(min(2*b-1, math.MaxInt))
 }
 
 // fib is the recursive definition itself, deliberately left slow.

@@ -2,6 +2,8 @@ package fib_test
 
 import (
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -71,7 +73,11 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// TestCalls counts the calls of the recursive definition and compares.
+// TestCalls counts the calls of the recursive definition and compares, then
+// checks every n up to Max against the count's recurrence in 64 bits: on a
+// 32-bit system, where Calls(44) and Calls(45) do not fit an int, Calls must
+// say "at least math.MaxInt", never a small or negative count that would
+// make the longest tasks look like the quickest.
 func TestCalls(t *testing.T) {
 	var count func(n int) int
 	count = func(n int) int {
@@ -85,10 +91,22 @@ func TestCalls(t *testing.T) {
 			t.Errorf("Calls(%d) = %d, want %d", n, got, want)
 		}
 	}
-	if got := fib.Calls(fib.Max); got != 3672623805 {
-		t.Errorf("Calls(45) = %d, want 3672623805", got)
+	calls := []uint64{1, 1}
+	for n := 2; n <= fib.Max; n++ {
+		calls = append(calls, 1+calls[n-1]+calls[n-2])
 	}
-	if got := fib.Calls(fib.Max + 1); got != 0 {
-		t.Errorf("Calls(46) = %d, want 0", got)
+	if calls[fib.Max] != 3672623805 {
+		t.Fatalf("the recurrence gives %d calls for n = %d, want 3672623805", calls[fib.Max], fib.Max)
+	}
+	for n, c := range calls {
+		want := min(c, math.MaxInt)
+		if got := fib.Calls(n); got < 0 || uint64(got) != want {
+			t.Errorf("Calls(%d) = %d, want %d (%d calls, with %d-bit ints)", n, got, want, c, strconv.IntSize)
+		}
+	}
+	for _, n := range []int{-1, fib.Max + 1} {
+		if got := fib.Calls(n); got != 0 {
+			t.Errorf("Calls(%d) = %d, want 0", n, got)
+		}
 	}
 }

@@ -35,8 +35,8 @@ func unsynchronised() int {
 		go func() {
 			defer done.Done()
 			// The goroutines take turns, so that the race detector reports
-			// the same race on every run. Sleeping orders them in time, but
-			// it is not synchronisation, and the detector is not fooled.
+			// the same race first on every run. Sleeping orders them in time,
+			// but it is not synchronisation, and the detector is not fooled.
 			time.Sleep(time.Duration(i) * 50 * time.Millisecond)
 			for range adds {
 				count++ // Read, add one, write back: another goroutine can come between.

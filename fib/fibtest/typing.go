@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"time"
 
 	"example.com/goinparallel/fib"
 )
@@ -18,6 +19,15 @@ func Typing(t *testing.T, pool func(in io.Reader, out io.Writer) bool) {
 	t.Helper()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
+	// A pool that holds an answer back would leave us reading forever.
+	// After Limit, ending the output makes the read fail, with an error
+	// that says why.
+	expired := make(chan struct{})
+	timer := time.AfterFunc(Limit, func() {
+		outW.CloseWithError(fmt.Errorf("no more output from the pool after %v", Limit))
+		close(expired)
+	})
+	defer timer.Stop()
 	done := make(chan bool, 1)
 	go func() {
 		ok := pool(inR, outW)
@@ -37,7 +47,12 @@ func Typing(t *testing.T, pool func(in io.Reader, out io.Writer) bool) {
 	if rest, _ := io.ReadAll(answers); len(rest) > 0 {
 		t.Errorf("unexpected output after exit: %q", rest)
 	}
-	if ok := <-done; !ok {
-		t.Error("pool reported a rejected line")
+	select {
+	case ok := <-done:
+		if !ok {
+			t.Error("pool reported a rejected line")
+		}
+	case <-expired:
+		t.Errorf("the pool has not returned %v after exit was typed: it hangs", Limit)
 	}
 }
