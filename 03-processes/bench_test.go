@@ -58,7 +58,7 @@ func BenchmarkOneTask(b *testing.B) {
 // whose speed drifts affects both alike.
 func BenchmarkSuddenSwitch(b *testing.B) {
 	threads := filepath.Join(b.TempDir(), "threads")
-	if out, err := exec.Command("go", "build", "-o", threads, "example.com/goinparallel/02-threads").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", threads, "example.com/goinparallel/02-threads").CombinedOutput(); err != nil {
 		b.Fatalf("building chapter 02: %v\n%s", err, out)
 	}
 	input := strings.Repeat("1\n", 2000) + strings.Repeat("36\n", 64)

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"example.com/goinparallel/fib"
+	"example.com/goinparallel/fib/fibtest"
 )
 
 // These tests kill real worker processes and the pool itself, and check by
@@ -68,6 +69,13 @@ func children(ppid int) []proc {
 	return kids
 }
 
+// slow skips a fault test in quick mode (go test -short).
+func slow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skips the fault tests that kill, stop and signal real processes")
+	}
+}
+
 // startPool runs a pool in this process with input from a pipe that the
 // test writes, and returns the pipe and a channel that delivers the outcome.
 func startPool(t *testing.T, p *pool) (io.WriteCloser, <-chan outcome) {
@@ -81,6 +89,7 @@ func startPool(t *testing.T, p *pool) (io.WriteCloser, <-chan outcome) {
 // middle of a task: the pool reports it, starts a new worker, sends it the
 // task in hand and every task behind it, and every line is answered.
 func TestKilledWorkerTaskIsRetried(t *testing.T) {
+	slow(t)
 	dir := tellDir(t)
 	input, done := startPool(t, &pool{workers: 1})
 	fmt.Fprintln(input, "1\n40\n1\n2\n3")
@@ -113,6 +122,7 @@ func oneTask(n int) time.Duration {
 // tries the task again in a new worker, while the other worker answers the
 // other lines.
 func TestStoppedWorker(t *testing.T) {
+	slow(t)
 	// The deadline leaves the new worker time enough to compute the task
 	// in this build, on a loaded machine, and no more than that.
 	timeout := (4*oneTask(40) + time.Second).Round(time.Second / 10)
@@ -138,6 +148,7 @@ func TestStoppedWorker(t *testing.T) {
 // TestBrokenWorker: a worker that answers with nonsense is stopped and
 // replaced like one that died, and nothing hangs.
 func TestBrokenWorker(t *testing.T) {
+	slow(t)
 	broken := filepath.Join(t.TempDir(), "broken-worker")
 	script := "#!/bin/sh\necho ready\nread task\necho nonsense\nexec cat >/dev/null\n"
 	if err := os.WriteFile(broken, []byte(script), 0o755); err != nil {
@@ -164,6 +175,7 @@ func TestBrokenWorker(t *testing.T) {
 // liar that says fib(8) = 21 for line 2, when line 2 is its next task, is
 // right.)
 func TestWrongAnswer(t *testing.T) {
+	slow(t)
 	// The pool numbers lines from 1: it sends "1 7" and "2 8".
 	tests := []struct{ name, answer, stdout string }{
 		{"a line never sent", "5 13", ""},
@@ -190,6 +202,7 @@ func TestWrongAnswer(t *testing.T) {
 // group (setsid) lives on, and the pool stops waiting for the output it
 // holds after waitDelay.
 func TestWorkerWithAChild(t *testing.T) {
+	slow(t)
 	for _, leaves := range []bool{false, true} {
 		t.Run(fmt.Sprintf("child leaves the group: %v", leaves), func(t *testing.T) {
 			tmp := t.TempDir()
@@ -251,11 +264,11 @@ func startProgram(t *testing.T, program string, stdout io.Writer, args ...string
 }
 
 // waitExit waits for the program cmd to exit, and fails the test if it
-// has not after limit: only a hang takes so long.
-func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration) time.Duration {
+// has not within fibtest.Limit: only a hang takes so long.
+func waitExit(t *testing.T, cmd *exec.Cmd) time.Duration {
 	t.Helper()
 	start := time.Now()
-	within(t, limit, "the program", func() { cmd.Wait() })
+	fibtest.Within(t, "the program", func() { cmd.Wait() })
 	return time.Since(start)
 }
 
@@ -305,6 +318,7 @@ func blockedWriting(t *testing.T, pid int) {
 // with status 130, say only that it was interrupted, and leave no worker
 // behind.
 func TestSignals(t *testing.T) {
+	slow(t)
 	ctrlC := func(pid int) { syscall.Kill(-pid, syscall.SIGINT) }
 	manyCtrlC := func(pid int) {
 		for range 10 {
@@ -368,7 +382,7 @@ func TestSignals(t *testing.T) {
 			defer stdin.Close()
 			workers := tt.setup(t, dir, cmd, stdin)
 			tt.send(cmd.Process.Pid)
-			if took := waitExit(t, cmd, 30*time.Second); took > 10*time.Second {
+			if took := waitExit(t, cmd); took > 10*time.Second {
 				t.Errorf("the pool took %v to end after the signal", took)
 			}
 			if got := cmd.ProcessState.ExitCode(); got != 130 {
@@ -391,6 +405,7 @@ func TestSignals(t *testing.T) {
 // their own, compute on. Resumed, the pool kills no worker: the time it was
 // stopped is not the workers' time. Every line is answered.
 func TestPoolStopped(t *testing.T) {
+	slow(t)
 	timeout := (10*oneTask(32) + time.Second/2).Round(time.Second / 10)
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -413,7 +428,7 @@ func TestPoolStopped(t *testing.T) {
 	time.Sleep(3 * timeout)
 	cmd.Process.Signal(syscall.SIGCONT)
 	rest, _ := io.ReadAll(out)
-	waitExit(t, cmd, 2*time.Minute)
+	waitExit(t, cmd)
 	got := outcome{first + string(rest), contents(t, stderr), cmd.ProcessState.ExitCode()}
 	if diff := cmp.Diff(outcome{Stdout: want.String()}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -424,6 +439,7 @@ func TestPoolStopped(t *testing.T) {
 // go build in another terminal does, then kills its worker: the new worker
 // is the pool's own program, not the new file.
 func TestReplacedProgram(t *testing.T) {
+	slow(t)
 	dir := tellDir(t)
 	program := filepath.Join(t.TempDir(), "processes")
 	binary, err := os.ReadFile(self(t))
@@ -448,7 +464,7 @@ func TestReplacedProgram(t *testing.T) {
 	syscall.Kill(victim, syscall.SIGKILL)
 	fmt.Fprintln(stdin, "10")
 	stdin.Close()
-	waitExit(t, cmd, 2*time.Minute)
+	waitExit(t, cmd)
 	want := outcome{
 		Stdout: "fib(40) = 102334155\nfib(10) = 55\n",
 		Stderr: "processes: a worker process died (signal: killed) while computing fib(40) for line 1; trying again in a new worker process\n",
@@ -462,6 +478,7 @@ func TestReplacedProgram(t *testing.T) {
 // pool says so and exits at once, killing its workers in the middle of
 // their tasks, though its input is still open.
 func TestOutputFails(t *testing.T) {
+	slow(t)
 	dir := tellDir(t)
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
@@ -474,7 +491,7 @@ func TestOutputFails(t *testing.T) {
 	// waits for fib(45), which takes seconds, and that flush fails.
 	fib45 := 29 * oneTask(38) // 1.618 to the 7th power is 29.
 	fmt.Fprint(stdin, "1\n45\n45\n")
-	if took := waitExit(t, cmd, 2*time.Minute); took > fib45/2 {
+	if took := waitExit(t, cmd); took > fib45/2 {
 		t.Errorf("the pool took %v to end, where fib(45) takes about %v: it computed on after the write failed", took, fib45)
 	}
 	if got, want := contents(t, stderr), "processes: writing results: write /dev/stdout: no space left on device\n"; cmd.ProcessState.ExitCode() != 1 || got != want {
@@ -496,6 +513,7 @@ func TestOutputFails(t *testing.T) {
 // finds that the pool is gone, and exits, after the task in hand, not after
 // every slow task of the input.
 func TestPoolKilled(t *testing.T) {
+	slow(t)
 	slow := oneTask(38)
 	kill := func(sig syscall.Signal) func(*exec.Cmd, io.Closer) {
 		return func(cmd *exec.Cmd, _ io.Closer) { cmd.Process.Signal(sig) }

@@ -64,7 +64,7 @@ type feeder struct {
 	ready      bool           // the worker has said it is ready
 	done       bool           // we have closed the worker's input
 	unanswered []sentTask     // sent to the worker and not yet answered, oldest first
-	cost       int            // what the unanswered tasks cost, in calls of fib
+	cost       int64          // what the unanswered tasks cost, in calls of fib
 	unflushed  int            // how many of them, at the end, are still in our buffer
 	silent     int            // clock ticks since the worker last said something
 }
@@ -154,7 +154,7 @@ func (f *feeder) take(t task) {
 		f.silent = 0 // An idle worker starts on t now: its clock starts afresh.
 	}
 	f.unanswered = append(f.unanswered, sentTask{task: t})
-	f.cost += fib.Calls(t.line.N)
+	f.cost += int64(fib.Calls(t.line.N))
 	if f.worker != nil {
 		f.worker.send(t.line)
 		f.unflushed++
@@ -199,7 +199,7 @@ func (f *feeder) answers(m message) bool {
 func (f *feeder) answered(value int) {
 	t := f.unanswered[0]
 	f.unanswered = f.unanswered[1:]
-	f.cost -= fib.Calls(t.line.N)
+	f.cost -= int64(fib.Calls(t.line.N))
 	t.result <- result{line: t.line, text: fmt.Sprintf("fib(%d) = %d\n", t.line.N, value)}
 }
 
@@ -258,7 +258,7 @@ func (f *feeder) lose(how string) {
 			how, t.line.N, t.line.Number)
 		t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) failed in %d worker processes", t.line.N, t.failures)}
 		f.unanswered = f.unanswered[1:]
-		f.cost -= fib.Calls(t.line.N)
+		f.cost -= int64(fib.Calls(t.line.N))
 	}
 }
 

@@ -150,23 +150,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// within runs f, and fails the test if it has not returned after limit: a
-// pool that hangs fails its own test, not the whole package at go test's
-// timeout.
-func within(t *testing.T, limit time.Duration, what string, f func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
-	}()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		t.Fatalf("%s did not end in %v", what, limit)
-	}
-}
-
 // self returns the program to start workers from: this test binary, which
 // runs main in the worker processes (see TestMain).
 func self(t testing.TB) string {
@@ -218,7 +201,7 @@ func runPool(t *testing.T, p *pool, input io.Reader) outcome {
 	p.stderr = &stderr
 	var allAnswered bool
 	var err error
-	within(t, 2*time.Minute, "the pool", func() { allAnswered, err = p.run(context.Background(), input, &stdout) })
+	fibtest.Within(t, "the pool", func() { allAnswered, err = p.run(context.Background(), input, &stdout) })
 	if err != nil {
 		t.Fatalf("pool: %v", err)
 	}
@@ -423,11 +406,11 @@ func TestInterrupted(t *testing.T) {
 		first := workerWith(t, dir, 45)
 		workerWith(t, dir, 45, first)
 		interrupt()
-		within(t, 30*time.Second, "the interrupted pool", func() {
-			if got, want := <-status, 130; got != want {
-				t.Errorf("status %d, want %d", got, want)
-			}
-		})
+		var got int
+		fibtest.Within(t, "the interrupted pool", func() { got = <-status })
+		if got != 130 {
+			t.Errorf("status %d, want 130", got)
+		}
 		if got, want := stderr.String(), "processes: interrupted; the workers are stopped\n"; got != want {
 			t.Errorf("stderr %q, want %q", got, want)
 		}
@@ -459,12 +442,11 @@ func TestFailedFlushWhileWaiting(t *testing.T) {
 		defer typing.Close() // Lets the reader, blocked in a read, end.
 		go fmt.Fprint(typing, "1\n")
 		p := &pool{program: self(t), workers: 2, timeout: defaultTimeout, stderr: io.Discard}
-		within(t, 30*time.Second, "the pool", func() {
-			_, err := p.run(context.Background(), in, &fibtest.FullDisk{})
-			if err == nil {
-				t.Error("the pool reported no error")
-			}
-		})
+		var err error
+		fibtest.Within(t, "the pool", func() { _, err = p.run(context.Background(), in, &fibtest.FullDisk{}) })
+		if err == nil {
+			t.Error("the pool reported no error")
+		}
 	})
 }
 
@@ -556,11 +538,14 @@ func TestSameAsChapter02(t *testing.T) {
 // build builds the program in the directory dir of the module, and returns
 // its path.
 func build(t *testing.T, dir string) string {
+	// The test cache knows only the files a test opens: reading the
+	// program's makes an edit to it run this test again.
+	fibtest.DependOn(t, "../"+dir, "../fib", "../go.mod")
 	exe := filepath.Join(t.TempDir(), filepath.Base(dir))
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
 	}
-	if out, err := exec.Command("go", "build", "-o", exe, "example.com/goinparallel/"+dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", exe, "example.com/goinparallel/"+dir).CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", dir, err, out)
 	}
 	return exe
