@@ -151,8 +151,9 @@ func cmdCmpRace(ts *testscript.TestScript, neg bool, args []string) {
 
 // TestREADME checks every marked block of every Markdown file in the
 // repository, README.md and each chapter's README.md alike: a session
-// against the script it comes from, a quote against its Go file. With
-// -update, it rewrites the sessions that differ.
+// against the script it comes from, a quote against its Go file. It also
+// holds every line of a fenced block to maxColumns. With -update, it
+// rewrites the sessions that differ.
 func TestREADME(t *testing.T) {
 	files := markdownFiles(t)
 	if !slices.Contains(files, "README.md") {
@@ -187,6 +188,10 @@ func markdownFiles(t *testing.T) []string {
 	return files
 }
 
+// maxColumns is the widest line a fenced block may have, a tab counting as
+// 8 columns, so that no reader has to scroll sideways.
+const maxColumns = 100
+
 // checkMarkdown checks the marked blocks of one Markdown file, named by its
 // path from the repository root. Markers name their sources by paths from
 // the repository root too, wherever the Markdown file is.
@@ -196,6 +201,9 @@ func checkMarkdown(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	for _, w := range wideLines(text) {
+		t.Errorf("%s:%d: a line of a code block is %d columns wide, more than %d", name, w.line, w.columns, maxColumns)
+	}
 	blocks, err := parseREADME(text)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
@@ -236,11 +244,14 @@ func checkMarkdown(t *testing.T, name string) {
 
 // quoteDiff returns "" when the Go code of a quote stands in src as it is
 // shown, once the lines of src are stripped of the leading tabs they have in
-// common: a quote from inside a function is shown without its indentation.
-// Otherwise it says what is wrong, with a diff against the lines of src that
-// come closest.
+// common: a quote from inside a function is shown without its indentation,
+// and must be, so that it reads from the left margin. Otherwise it says what
+// is wrong, with a diff against the lines of src that come closest.
 func quoteDiff(quote, src string) string {
-	shown := dedent(strings.Split(strings.TrimSuffix(quote, "\n"), "\n"))
+	shown := strings.Split(strings.TrimSuffix(quote, "\n"), "\n")
+	if dedent(shown)[0] != shown[0] {
+		return "the quote keeps the indentation its lines have in the source: show it without"
+	}
 	lines := strings.Split(src, "\n")
 	var closest []string
 	best := -1
@@ -287,6 +298,36 @@ func dedent(lines []string) []string {
 		out[i] = l
 	}
 	return out
+}
+
+// A wideLine is a line of a fenced block wider than maxColumns.
+type wideLine struct{ line, columns int }
+
+// wideLines finds the lines of fenced blocks wider than maxColumns.
+func wideLines(text string) []wideLine {
+	var wide []wideLine
+	inBlock := false
+	for i, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "```") {
+			inBlock = !inBlock
+			continue
+		}
+		if !inBlock {
+			continue
+		}
+		columns := 0
+		for _, r := range line {
+			if r == '\t' {
+				columns += 8 - columns%8
+			} else {
+				columns++
+			}
+		}
+		if columns > maxColumns {
+			wide = append(wide, wideLine{i + 1, columns})
+		}
+	}
+	return wide
 }
 
 // A block is a fenced block of a Markdown file that TestREADME checks.
@@ -453,7 +494,7 @@ func TestQuoteDiff(t *testing.T) {
 		name, quote, wantPrefix string
 	}{
 		{"a whole function", "func f() {\n\tif ok {\n\t\tg()\n\n\t\th()\n\t}\n}\n", ""},
-		{"lines from inside, indented as in the file", "\t\tg()\n\n\t\th()\n", ""},
+		{"lines from inside, indented as in the file", "\t\tg()\n\n\t\th()\n", "the quote keeps the indentation"},
 		{"lines from inside, without their indentation", "g()\n\nh()\n", ""},
 		{"one character changed", "g()\n\nj()\n", "the Go code shown is not in the file as it stands there, indentation aside (-shown +file):\n"},
 		{"longer than the file", strings.Repeat("g()\n", 20), "the Go code shown is longer than the file it quotes"},
@@ -463,6 +504,15 @@ func TestQuoteDiff(t *testing.T) {
 		if !strings.HasPrefix(got, tt.wantPrefix) || (tt.wantPrefix == "") != (got == "") {
 			t.Errorf("%s: quoteDiff = %q, want %q", tt.name, got, tt.wantPrefix)
 		}
+	}
+}
+
+func TestWideLines(t *testing.T) {
+	text := "prose " + strings.Repeat("x", 120) + "\n```go\n" + strings.Repeat("y", 100) + "\n\t" +
+		strings.Repeat("z", 93) + "\n```\n"
+	want := []wideLine{{4, 101}}
+	if got := wideLines(text); !slices.Equal(got, want) {
+		t.Errorf("wideLines = %v, want %v", got, want)
 	}
 }
 
