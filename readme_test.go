@@ -1,19 +1,22 @@
-// The test of README.md and testdata/: it keeps the tutorial honest. The
-// scripts in testdata/ replay the shell sessions of README.md, running the
-// very commands README shows (`go run ./02-threads testdata/mixed.txt`), and
-// README.md must show exactly what the scripts check, byte for byte.
+// The test of the Markdown files and testdata/: it keeps the tutorial
+// honest. The scripts in testdata/ replay the shell sessions of README.md
+// and of each chapter's README.md, running the very commands they show (`go
+// run ./02-threads testdata/mixed.txt`), and every Markdown file must show
+// exactly what the scripts check, byte for byte.
 //
-// A shell session in README.md is a fenced console block right after a line
+// A shell session in a Markdown file is a fenced console block right after a line
 //
 //	<!-- session: testdata/02-threads/mixed.txtar -->
 //
 // and its text must be the script's one command, then its standard output,
 // then its standard error, in which `go run` itself reports a failed
-// program's exit status. Go code in README.md follows a line
+// program's exit status. Go code follows a line
 // `<!-- quote: 01-subprocess/main.go -->` and must stand in that file as it
-// is shown.
+// is shown, apart from the leading tabs its lines have in common. Markers
+// name files by their paths from the repository root, in every Markdown
+// file.
 //
-// With `go test . -update`, the scripts' golden files and README's sessions
+// With `go test . -update`, the scripts' golden files and the Markdown sessions
 // are rewritten from what the programs print: read the diff before you
 // commit it.
 package goinparallel_test
@@ -39,7 +42,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata and sessions in README.md from the programs' output")
+var update = flag.Bool("update", false, "rewrite golden files in testdata and sessions in the Markdown files from the programs' output")
 
 // TestScripts runs every script in testdata/, from the repository root, as
 // a reader runs the commands.
@@ -203,18 +206,64 @@ func cmdCmpRace(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// TestREADME checks every marked block of README.md: a session against the
-// script it comes from, a quote against its Go file. With -update, it
+// TestREADME checks every marked block of every Markdown file in the
+// repository, README.md and each chapter's README.md alike: a session
+// against the script it comes from, a quote against its Go file. It also
+// holds every line of a fenced block to maxColumns. With -update, it
 // rewrites the sessions that differ.
 func TestREADME(t *testing.T) {
-	data, err := os.ReadFile("README.md")
+	files := markdownFiles(t)
+	if !slices.Contains(files, "README.md") {
+		t.Fatalf("README.md not found among the Markdown files %v", files)
+	}
+	for _, name := range files {
+		t.Run(name, func(t *testing.T) { checkMarkdown(t, name) })
+	}
+}
+
+// markdownFiles returns the Markdown files of the repository, with paths
+// from its root in slash form. Like the go command, it skips directories
+// whose names start with "." or "_", and testdata.
+func markdownFiles(t *testing.T) []string {
+	var files []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() && path != "." && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(name, ".md") {
+			files = append(files, filepath.ToSlash(path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// maxColumns is the widest line a fenced block may have, a tab counting as
+// 8 columns, so that no reader has to scroll sideways.
+const maxColumns = 100
+
+// checkMarkdown checks the marked blocks of one Markdown file, named by its
+// path from the repository root. Markers name their sources by paths from
+// the repository root too, wherever the Markdown file is.
+func checkMarkdown(t *testing.T, name string) {
+	data, err := os.ReadFile(filepath.FromSlash(name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	for _, w := range wideLines(text) {
+		t.Errorf("%s:%d: a line of a code block is %d columns wide, more than %d", name, w.line, w.columns, maxColumns)
+	}
 	blocks, err := parseREADME(text)
 	if err != nil {
-		t.Fatalf("README.md: %v", err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	changed := text
 	// Walk backwards, so that rewriting a block leaves the offsets of the
@@ -222,48 +271,129 @@ func TestREADME(t *testing.T) {
 	for _, b := range slices.Backward(blocks) {
 		src, err := os.ReadFile(filepath.FromSlash(b.source))
 		if err != nil {
-			t.Errorf("README.md:%d: %v", b.line, err)
+			t.Errorf("%s:%d: %v", name, b.line, err)
 			continue
 		}
 		if b.kind == "quote" {
-			if !quoteIn(b.body, string(src)) {
-				t.Errorf("README.md:%d: the Go code shown is not in %s as it stands there", b.line, b.source)
+			if diff := quoteDiff(b.body, strings.ReplaceAll(string(src), "\r\n", "\n")); diff != "" {
+				t.Errorf("%s:%d: %s", name, b.line, diff)
 			}
 			continue
 		}
 		want, err := renderSession(b.source, src)
 		switch {
 		case err != nil:
-			t.Errorf("README.md:%d: %v", b.line, err)
+			t.Errorf("%s:%d: %v", name, b.line, err)
 		case b.body == want:
 		case *update:
 			changed = changed[:b.start] + want + changed[b.end:]
 		default:
-			t.Errorf("README.md:%d: the session differs from what %s checks (-README.md +script):\n%s",
-				b.line, b.source, cmp.Diff(strings.Split(b.body, "\n"), strings.Split(want, "\n")))
+			t.Errorf("%s:%d: the session differs from what %s checks (-%s +script):\n%s",
+				name, b.line, b.source, name, cmp.Diff(strings.Split(b.body, "\n"), strings.Split(want, "\n")))
 		}
 	}
 	if *update && changed != text {
-		if err := os.WriteFile("README.md", []byte(changed), 0o644); err != nil {
+		if err := os.WriteFile(filepath.FromSlash(name), []byte(changed), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-// quoteIn reports whether the Go code of a quote stands in src as it is
-// shown, every line of it and in one piece. A checkout on Windows may have
-// turned src's line endings into CRLF.
-func quoteIn(quote, src string) bool {
-	return strings.Contains(strings.ReplaceAll(src, "\r\n", "\n"), quote)
+// quoteDiff returns "" when the Go code of a quote stands in src as it is
+// shown, once the lines of src are stripped of the leading tabs they have in
+// common: a quote from inside a function is shown without its indentation,
+// and must be, so that it reads from the left margin. Otherwise it says what
+// is wrong, with a diff against the lines of src that come closest.
+func quoteDiff(quote, src string) string {
+	shown := strings.Split(strings.TrimSuffix(quote, "\n"), "\n")
+	if dedent(shown)[0] != shown[0] {
+		return "the quote keeps the indentation its lines have in the source: show it without"
+	}
+	lines := strings.Split(src, "\n")
+	var closest []string
+	best := -1
+	for i := 0; i+len(shown) <= len(lines); i++ {
+		window := dedent(lines[i : i+len(shown)])
+		same := 0
+		for j := range window {
+			if window[j] == shown[j] {
+				same++
+			}
+		}
+		if same == len(shown) {
+			return ""
+		}
+		if same > best {
+			best, closest = same, window
+		}
+	}
+	if closest == nil {
+		return "the Go code shown is longer than the file it quotes"
+	}
+	return fmt.Sprintf("the Go code shown is not in the file as it stands there, indentation aside (-shown +file):\n%s",
+		cmp.Diff(shown, closest))
 }
 
-// A block is a fenced block of README.md that TestREADME checks.
+// dedent returns lines without the leading tabs that all its lines that are
+// not blank have in common.
+func dedent(lines []string) []string {
+	common := -1
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		tabs := len(l) - len(strings.TrimLeft(l, "\t"))
+		if common < 0 || tabs < common {
+			common = tabs
+		}
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if len(l) >= common && common > 0 {
+			l = l[common:]
+		}
+		out[i] = l
+	}
+	return out
+}
+
+// A wideLine is a line of a fenced block wider than maxColumns.
+type wideLine struct{ line, columns int }
+
+// wideLines finds the lines of fenced blocks wider than maxColumns.
+func wideLines(text string) []wideLine {
+	var wide []wideLine
+	inBlock := false
+	for i, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "```") {
+			inBlock = !inBlock
+			continue
+		}
+		if !inBlock {
+			continue
+		}
+		columns := 0
+		for _, r := range line {
+			if r == '\t' {
+				columns += 8 - columns%8
+			} else {
+				columns++
+			}
+		}
+		if columns > maxColumns {
+			wide = append(wide, wideLine{i + 1, columns})
+		}
+	}
+	return wide
+}
+
+// A block is a fenced block of a Markdown file that TestREADME checks.
 type block struct {
 	kind       string // "session" or "quote"
 	source     string // the script or Go file it comes from
 	line       int    // the line of its opening fence, counting from 1
 	body       string // its text between the fences, ending in a newline
-	start, end int    // body's offsets in the README text
+	start, end int    // body's offsets in the Markdown text
 }
 
 // parseREADME finds the blocks announced by a marker line, and fails on a
@@ -416,6 +546,36 @@ func TestParseREADME(t *testing.T) {
 	}
 }
 
+func TestQuoteDiff(t *testing.T) {
+	src := "func f() {\n\tif ok {\n\t\tg()\n\n\t\th()\n\t}\n}\n"
+	tests := []struct {
+		name, quote, wantPrefix string
+	}{
+		{"a whole function", "func f() {\n\tif ok {\n\t\tg()\n\n\t\th()\n\t}\n}\n", ""},
+		{"lines from inside, indented as in the file", "\t\tg()\n\n\t\th()\n", "the quote keeps the indentation"},
+		{"lines from inside, without their indentation", "g()\n\nh()\n", ""},
+		{"one character changed", "g()\n\nj()\n", "the Go code shown is not in the file as it stands there, indentation aside (-shown +file):\n"},
+		{"a later line changed", "if ok {\n\tg()\n\n\tj()\n", "the Go code shown is not in the file"},
+		{"lines out of order", "h()\n\ng()\n", "the Go code shown is not in the file"},
+		{"longer than the file", strings.Repeat("g()\n", 20), "the Go code shown is longer than the file it quotes"},
+	}
+	for _, tt := range tests {
+		got := quoteDiff(tt.quote, src)
+		if !strings.HasPrefix(got, tt.wantPrefix) || (tt.wantPrefix == "") != (got == "") {
+			t.Errorf("%s: quoteDiff = %q, want %q", tt.name, got, tt.wantPrefix)
+		}
+	}
+}
+
+func TestWideLines(t *testing.T) {
+	text := "prose " + strings.Repeat("x", 120) + "\n```go\n" + strings.Repeat("y", 100) + "\n\t" +
+		strings.Repeat("z", 93) + "\n```\n"
+	want := []wideLine{{4, 101}}
+	if got := wideLines(text); !slices.Equal(got, want) {
+		t.Errorf("wideLines = %v, want %v", got, want)
+	}
+}
+
 func TestRenderSession(t *testing.T) {
 	tests := []struct {
 		name, script, want, wantErr string
@@ -464,26 +624,6 @@ func TestRenderSession(t *testing.T) {
 		}
 		if got != tt.want || gotErr != tt.wantErr {
 			t.Errorf("%s: renderSession = %q, %q; want %q, %q", tt.name, got, gotErr, tt.want, tt.wantErr)
-		}
-	}
-}
-
-func TestQuoteIn(t *testing.T) {
-	src := "func f() {\n\tfor range n {\n\t\tg()\n\t}\n}\n"
-	tests := []struct {
-		name, quote, src string
-		want             bool
-	}{
-		{"the whole function", src, src, true},
-		{"lines from the middle", "\tfor range n {\n\t\tg()\n", src, true},
-		{"a file with CRLF line endings", "\tfor range n {\n\t\tg()\n", strings.ReplaceAll(src, "\n", "\r\n"), true},
-		{"a later line changed", "\tfor range n {\n\t\th()\n", src, false},
-		{"lines out of order", "\t\tg()\n\tfor range n {\n", src, false},
-		{"other indentation", "for range n {\n\tg()\n", src, false},
-	}
-	for _, tt := range tests {
-		if got := quoteIn(tt.quote, tt.src); got != tt.want {
-			t.Errorf("%s: quoteIn = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -99,7 +99,7 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	input.Close()
 	want := outcome{
 		Stdout: "fib(1) = 1\nfib(40) = 102334155\nfib(1) = 1\nfib(2) = 1\nfib(3) = 2\nfib(10) = 55\n",
-		Stderr: "processes: a worker process died (signal: killed) while computing fib(40) for line 2; trying again in a new worker process\n",
+		Stderr: "processes: line 2: the worker computing fib(40) died (signal: killed); trying a new worker\n",
 	}
 	if got := <-done; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -135,7 +135,7 @@ func TestStoppedWorker(t *testing.T) {
 	input.Close()
 	want := outcome{
 		Stdout: "fib(40) = 102334155\nfib(10) = 55\nfib(20) = 6765\n",
-		Stderr: "processes: a worker process was stopped after " + timeout.String() + " while computing fib(40) for line 1; trying again in a new worker process\n",
+		Stderr: "processes: line 1: the worker computing fib(40) was stopped after " + timeout.String() + "; trying a new worker\n",
 	}
 	if got := <-done; got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -155,9 +155,9 @@ func TestBrokenWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := runPool(t, &pool{program: broken, workers: 1}, strings.NewReader("7\n"))
-	const stopped = "processes: a worker process was stopped for sending a line that is not the next answer while computing fib(7) for line 1; "
+	const stopped = "processes: line 1: the worker computing fib(7) was stopped for a wrong answer; "
 	want := outcome{
-		Stderr: stopped + "trying again in a new worker process\n" +
+		Stderr: stopped + "trying a new worker\n" +
 			stopped + "giving up on it\n" +
 			"line 1: fib(7) failed in 2 worker processes\n",
 		Status: 1,
@@ -189,7 +189,7 @@ func TestWrongAnswer(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := runPool(t, &pool{program: liar, workers: 1}, strings.NewReader("7\n8\n"))
-			if got.Stdout != tt.stdout || got.Status != 1 || !strings.Contains(got.Stderr, "line that is not the next answer while computing fib(7)") {
+			if got.Stdout != tt.stdout || got.Status != 1 || !strings.Contains(got.Stderr, "the worker computing fib(7) was stopped for a wrong answer") {
 				t.Errorf("got %+v, want stdout %q, status 1, and the worker stopped for its answer", got, tt.stdout)
 			}
 		})
@@ -216,9 +216,9 @@ func TestWorkerWithAChild(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := runPool(t, &pool{program: worker, workers: 1, timeout: time.Second}, strings.NewReader("7\n"))
-			const stopped = "processes: a worker process was stopped after 1s while computing fib(7) for line 1; "
+			const stopped = "processes: line 1: the worker computing fib(7) was stopped after 1s; "
 			want := outcome{
-				Stderr: stopped + "trying again in a new worker process\n" + stopped + "giving up on it\n" +
+				Stderr: stopped + "trying a new worker\n" + stopped + "giving up on it\n" +
 					"line 1: fib(7) failed in 2 worker processes\n",
 				Status: 1,
 			}
@@ -467,7 +467,7 @@ func TestReplacedProgram(t *testing.T) {
 	waitExit(t, cmd)
 	want := outcome{
 		Stdout: "fib(40) = 102334155\nfib(10) = 55\n",
-		Stderr: "processes: a worker process died (signal: killed) while computing fib(40) for line 1; trying again in a new worker process\n",
+		Stderr: "processes: line 1: the worker computing fib(40) died (signal: killed); trying a new worker\n",
 	}
 	if diff := cmp.Diff(want, outcome{stdout.String(), contents(t, stderr), cmd.ProcessState.ExitCode()}); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)

@@ -185,7 +185,7 @@ func (f *feeder) hear(m message) {
 		f.answered(m.value)
 	default:
 		f.worker.kill()
-		f.lose("was stopped for sending a line that is not the next answer")
+		f.lose("was stopped for a wrong answer")
 	}
 }
 
@@ -250,12 +250,12 @@ func (f *feeder) lose(how string) {
 		t := &f.unanswered[0]
 		t.failures++
 		if t.failures < maxTries {
-			fmt.Fprintf(f.pool.stderr, "processes: a worker process %s while computing fib(%d) for line %d; trying again in a new worker process\n",
-				how, t.line.N, t.line.Number)
+			fmt.Fprintf(f.pool.stderr, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n",
+				t.line.Number, t.line.N, how)
 			return
 		}
-		fmt.Fprintf(f.pool.stderr, "processes: a worker process %s while computing fib(%d) for line %d; giving up on it\n",
-			how, t.line.N, t.line.Number)
+		fmt.Fprintf(f.pool.stderr, "processes: line %d: the worker computing fib(%d) %s; giving up on it\n",
+			t.line.Number, t.line.N, how)
 		t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) failed in %d worker processes", t.line.N, t.failures)}
 		f.unanswered = f.unanswered[1:]
 		f.cost -= int64(fib.Calls(t.line.N))

@@ -311,16 +311,9 @@ func TestNoGoroutineOutlivesThePool(t *testing.T) {
 func TestWorkerDies(t *testing.T) {
 	t.Setenv(roleVar, "dying worker")
 	got := runPool(t, &pool{workers: 1}, strings.NewReader("45\n"))
-	// Killed from outside, as README's example is, a process reads
-	// "signal: killed" on Linux and macOS; on Windows, where Kill ends a
-	// process with exit code 1, "exit status 1".
-	death := "died (signal: killed)"
-	if runtime.GOOS == "windows" {
-		death = "died (exit status 1)"
-	}
 	want := outcome{
-		Stderr: "processes: a worker process " + death + " while computing fib(45) for line 1; trying again in a new worker process\n" +
-			"processes: a worker process " + death + " while computing fib(45) for line 1; giving up on it\n" +
+		Stderr: "processes: line 1: the worker computing fib(45) " + death() + "; trying a new worker\n" +
+			"processes: line 1: the worker computing fib(45) " + death() + "; giving up on it\n" +
 			"line 1: fib(45) failed in 2 worker processes\n",
 		Status: 1,
 	}
@@ -348,7 +341,7 @@ func TestReplacementGetsEveryTask(t *testing.T) {
 	got := runPool(t, &pool{workers: 1, timeout: 20 * time.Second}, strings.NewReader("1\n2\n3\n"))
 	want := outcome{
 		Stdout: "fib(1) = 1\nfib(2) = 1\nfib(3) = 2\n",
-		Stderr: "processes: a worker process " + death() + " while computing fib(1) for line 1; trying again in a new worker process\n",
+		Stderr: "processes: line 1: the worker computing fib(1) " + death() + "; trying a new worker\n",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -457,8 +450,8 @@ func TestStuckWorker(t *testing.T) {
 	t.Setenv(roleVar, "stuck worker")
 	got := runPool(t, &pool{workers: 1, timeout: 200 * time.Millisecond}, strings.NewReader("30\n"))
 	want := outcome{
-		Stderr: "processes: a worker process was stopped after 200ms while computing fib(30) for line 1; trying again in a new worker process\n" +
-			"processes: a worker process was stopped after 200ms while computing fib(30) for line 1; giving up on it\n" +
+		Stderr: "processes: line 1: the worker computing fib(30) was stopped after 200ms; trying a new worker\n" +
+			"processes: line 1: the worker computing fib(30) was stopped after 200ms; giving up on it\n" +
 			"line 1: fib(30) failed in 2 worker processes\n",
 		Status: 1,
 	}
