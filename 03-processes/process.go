@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -19,6 +21,21 @@ import (
 // output open after the worker is gone; chapter 01's WaitDelay is the cure
 // for the same hazard.
 const waitDelay = time.Second
+
+// workerProgram returns the program to start workers from: this one, as
+// Python's multiprocessing, with its spawn start method, starts a new
+// interpreter on the main module. On Linux, /proc/self/exe is the very file
+// this process runs, even after the file at its path has been rebuilt or
+// replaced. Elsewhere we can only go by the path, and a worker started
+// after the file changed runs the new file.
+func workerProgram() (string, error) {
+	if runtime.GOOS == "linux" {
+		if _, err := os.Stat("/proc/self/exe"); err == nil {
+			return "/proc/self/exe", nil
+		}
+	}
+	return os.Executable()
+}
 
 // A workerProcess is a running worker process.
 type workerProcess struct {
