@@ -130,11 +130,14 @@ func (p *pool) feed(ctx context.Context, tasks <-chan task) {
 				f.take(t)
 			}
 		case m, open := <-f.messages():
-			if !open { // The worker has exited.
+			switch {
+			case open:
+				f.hear(m)
+			case f.done && len(f.unanswered) == 0:
+				f.worker = nil // It has exited, as we asked it to.
+			default:
 				f.lose("died (" + f.worker.exitStatus() + ")")
-				continue
 			}
-			f.hear(m)
 		case <-clock.C:
 			f.tick()
 		}
