@@ -105,8 +105,10 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
 	}
-	if *timeout <= 0 {
-		fmt.Fprintf(stderr, "processes: -timeout %v: want a duration above zero, such as 30s or 2m\n", *timeout)
+	// A worker cannot answer in less than a millisecond, and the clock
+	// ticks ten times per timeout: a shorter one is a mistake.
+	if *timeout < time.Millisecond {
+		fmt.Fprintf(stderr, "processes: -timeout %v: want 1ms or more, such as 30s or 2m\n", *timeout)
 		return 2
 	}
 	in, err := fib.Open(flags.Args(), stdin)
