@@ -497,9 +497,9 @@ func TestOutputFails(t *testing.T) {
 	if got, want := contents(t, stderr), "processes: writing results: write /dev/stdout: no space left on device\n"; cmd.ProcessState.ExitCode() != 1 || got != want {
 		t.Errorf("%v, stderr %q; want exit status 1, %q", cmd.ProcessState, got, want)
 	}
-	files, _ := os.ReadDir(dir)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.out"))
 	for _, f := range files {
-		if pid, _ := strconv.Atoi(f.Name()); alive(pid) {
+		if pid, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(f), ".out")); alive(pid) {
 			t.Errorf("worker process %d is still running after the pool exited", pid)
 		}
 	}

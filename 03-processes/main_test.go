@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -36,9 +35,10 @@ import (
 const roleVar = "PROCESSES_TEST_ROLE"
 
 // tellVar names a directory in which each worker process that a test
-// starts keeps a file, named for its process id, of the task lines it has
-// read: so a test knows which worker computes which task by what the worker
-// does, not by how busy it looks (see workerWith).
+// starts keeps two files, named for its process id: PID, of the task lines
+// it has read, and PID.out, of what it has written. So a test knows which
+// worker computes which task by what the worker does, not by how busy it
+// looks (see workerWith).
 const tellVar = "PROCESSES_TEST_TELL"
 
 // onceVar names the file by which a "dying once worker" knows that one
@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 	case "program":
 		if dir := os.Getenv(tellVar); dir != "" && slices.Equal(os.Args[1:], []string{"-worker"}) {
 			path := filepath.Join(dir, strconv.Itoa(os.Getpid()))
-			os.Exit(serve(&tellingReader{in: os.Stdin, path: path}, os.Stdout, os.Stderr))
+			os.Exit(serve(&telling{r: os.Stdin, path: path}, &telling{w: os.Stdout, path: path + ".out"}, os.Stderr))
 		}
 		main()
 	case "dying worker":
@@ -89,24 +89,35 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// A tellingReader is a worker's standard input that copies what it reads
-// to the file at path.
-type tellingReader struct {
-	in   io.Reader
+// A telling is a worker's standard input or output that copies what
+// passes through it to the file at path.
+type telling struct {
+	r    io.Reader
+	w    io.Writer
 	path string
 }
 
-func (r *tellingReader) Read(p []byte) (int, error) {
-	n, err := r.in.Read(p)
-	if n > 0 {
-		f, openErr := os.OpenFile(r.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if openErr != nil {
-			panic(openErr) // The test that set tellVar sees the worker die.
-		}
-		f.Write(p[:n])
-		f.Close()
-	}
+func (t *telling) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.tell(p[:n])
 	return n, err
+}
+
+func (t *telling) Write(p []byte) (int, error) {
+	t.tell(p)
+	return t.w.Write(p)
+}
+
+func (t *telling) tell(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	f, err := os.OpenFile(t.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		panic(err) // The test that set tellVar sees the worker die.
+	}
+	f.Write(p)
+	f.Close()
 }
 
 // tellDir has the worker processes that the test starts keep their tasks
@@ -117,18 +128,20 @@ func tellDir(t *testing.T) string {
 	return dir
 }
 
-// workerWith waits until a worker process has read a task for fib(n), and
-// returns its process id; skip lists workers to pass over. The worker then
-// computes that task, after at most a millisecond of quicker ones.
+// workerWith waits until a worker process computes fib(n), a slow task,
+// and returns its process id; skip lists workers to pass over. A worker
+// computes a task once it has read it and written the answers to the tasks
+// before it, which it does before it starts a slow task.
 func workerWith(t *testing.T, dir string, n int, skip ...int) int {
 	t.Helper()
 	var found int
-	waitFor(t, fmt.Sprintf("a worker has read a task for fib(%d)", n), func() bool {
-		files, _ := os.ReadDir(dir)
-		for _, f := range files {
-			pid, _ := strconv.Atoi(f.Name())
-			tasks, _ := os.ReadFile(filepath.Join(dir, f.Name()))
-			if !slices.Contains(skip, pid) && regexp.MustCompile(fmt.Sprintf(`(?m)^\d+ %d$`, n)).Match(tasks) {
+	waitFor(t, fmt.Sprintf("a worker computes fib(%d)", n), func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.out"))
+		for _, out := range files {
+			pid, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(out), ".out"))
+			read, _ := os.ReadFile(strings.TrimSuffix(out, ".out"))
+			written, _ := os.ReadFile(out)
+			if !slices.Contains(skip, pid) && computes(string(read), string(written), n) {
 				found = pid
 				return true
 			}
@@ -136,6 +149,22 @@ func workerWith(t *testing.T, dir string, n int, skip ...int) int {
 		return false
 	})
 	return found
+}
+
+// computes reports whether a worker that has read the task lines read and
+// written the lines written is computing fib(n): the last task it read
+// is for n, and every task before it is answered.
+func computes(read, written string, n int) bool {
+	tasks := strings.Fields(read) // line, n, line, n, ...
+	if len(tasks) < 2 || tasks[len(tasks)-1] != strconv.Itoa(n) {
+		return false
+	}
+	for i := 0; i+2 < len(tasks); i += 2 {
+		if !strings.Contains(written, "\n"+tasks[i]+" ") && !strings.HasPrefix(written, tasks[i]+" ") {
+			return false
+		}
+	}
+	return true
 }
 
 // waitFor polls cond until it holds, and fails the test if it does not
