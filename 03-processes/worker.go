@@ -48,7 +48,11 @@ func serve(stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		line, n, ok := parsePair(text)
 		if !ok || n < 0 || n > fib.Max {
-			fmt.Fprintf(stderr, "processes -worker: bad task line %q\n", text)
+			// The answers we owe still go out, then we say why we stop.
+			if err := out.Flush(); err != nil {
+				return writeFailed(err, stderr)
+			}
+			fmt.Fprintf(stderr, "processes -worker: bad task line %q: want LINE N\n", bytes.TrimRight(text, "\r\n"))
 			return 2
 		}
 		// Nor do answers wait while we compute a slow task. The pool
