@@ -16,7 +16,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"example.com/goinparallel/fib"
 	"example.com/goinparallel/fib/fibtest"
 )
 
@@ -107,14 +106,6 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	if kids := children(os.Getpid()); len(kids) > 0 {
 		t.Errorf("worker processes left after the pool returned: %v", kids)
 	}
-}
-
-// oneTask returns how long fib(n) takes in this build (slower under -race),
-// which is how long the worker processes, this same binary, take.
-func oneTask(n int) time.Duration {
-	start := time.Now()
-	fib.Fib(n)
-	return time.Since(start)
 }
 
 // TestStoppedWorker stops a worker process in the middle of a task, as

@@ -378,13 +378,19 @@ func TestReplacementGetsEveryTask(t *testing.T) {
 	}
 }
 
+// oneTask returns how long fib(n) takes in this build (slower under -race),
+// which is how long the worker processes, this same binary, take.
+func oneTask(n int) time.Duration {
+	start := time.Now()
+	fib.Fib(n)
+	return time.Since(start)
+}
+
 // TestDeadlineIsPerTask: -timeout bounds one task, not a worker's whole
 // share. One worker computes tasks that together take several times the
 // timeout, each far less, and none is stopped.
 func TestDeadlineIsPerTask(t *testing.T) {
-	start := time.Now()
-	fib.Fib(32)
-	task := time.Since(start)
+	task := oneTask(32)
 	timeout := 6*task + 200*time.Millisecond
 	lines := int(4*timeout/task) + 1
 	got := runPool(t, &pool{workers: 1, timeout: timeout}, strings.NewReader(strings.Repeat("32\n", lines)))
