@@ -54,13 +54,7 @@ func TestMain(m *testing.M) {
 		}
 		main()
 	case "dying worker":
-		// Starts, reads a task, then dies the way a crash or the OOM
-		// killer ends a process: it is killed.
-		fmt.Println("ready")
-		bufio.NewReader(os.Stdin).ReadString('\n')
-		self, _ := os.FindProcess(os.Getpid())
-		self.Kill()
-		time.Sleep(time.Hour)
+		dieAfterATask()
 	case "stuck worker":
 		// Starts, reads a task, then never answers: a deadlock or an
 		// endless loop.
@@ -74,11 +68,7 @@ func TestMain(m *testing.M) {
 			os.Exit(serve(os.Stdin, os.Stdout, os.Stderr))
 		}
 		os.WriteFile(os.Getenv(onceVar), nil, 0o644)
-		fmt.Println("ready")
-		bufio.NewReader(os.Stdin).ReadString('\n')
-		self, _ := os.FindProcess(os.Getpid())
-		self.Kill()
-		time.Sleep(time.Hour)
+		dieAfterATask()
 	case "crashing worker":
 		// Dies as it starts, as a worker does when the system has no
 		// threads left for a new Go runtime, with a trace on stderr.
@@ -87,6 +77,16 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv(roleVar, "program") // For the worker processes that tests start.
 	os.Exit(m.Run())
+}
+
+// dieAfterATask is a worker that starts, reads a task, then dies the way
+// a crash or the OOM killer ends a process: it is killed.
+func dieAfterATask() {
+	fmt.Println("ready")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	self, _ := os.FindProcess(os.Getpid())
+	self.Kill()
+	time.Sleep(time.Hour)
 }
 
 // A telling is a worker's standard input or output that copies what
