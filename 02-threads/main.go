@@ -135,11 +135,8 @@ func pool(workers int, in io.Reader, stdout, stderr io.Writer) (allAnswered bool
 		printed <- outcome{allAnswered, err}
 		if err != nil {
 			// Nobody will see the rest of the results: stop the reader
-			// and the workers, and take what the reader still sends, so
-			// that it never waits for a printer that has stopped.
+			// and the workers.
 			cancel()
-			for range futures {
-			}
 		}
 	}()
 
@@ -170,7 +167,8 @@ func pool(workers int, in io.Reader, stdout, stderr io.Writer) (allAnswered bool
 // read reads every line of in and hands it on: a number to the workers, as a
 // task, and every line's future to the printer. A rejected line's future
 // holds its error at once, so that its message comes out in its place among
-// the results. read returns at the end of the input, or when ctx is done.
+// the results. read returns at the end of the input, or when ctx is done,
+// even while it waits for the printer or the workers to take a line.
 func read(ctx context.Context, in io.Reader, tasks chan<- task, futures chan<- (<-chan result)) {
 	input := fib.NewReader(in)
 	for ctx.Err() == nil {
@@ -179,12 +177,20 @@ func read(ctx context.Context, in io.Reader, tasks chan<- task, futures chan<- (
 			return
 		}
 		future := make(chan result, 1)
-		futures <- future // Waits while inFlight lines are unprinted.
+		select {
+		case futures <- future: // Waits while inFlight lines are unprinted.
+		case <-ctx.Done():
+			return
+		}
 		if err != nil {
 			future <- result{line: line, err: err}
 			continue
 		}
-		tasks <- task{line: line, result: future}
+		select {
+		case tasks <- task{line: line, result: future}:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -248,15 +248,18 @@ func (endless) Read(p []byte) (int, error) {
 }
 
 // TestOutputThatCannotBeWritten: when stdout fails, the program says so in
-// one line and exits 1, and the pool stops, even on input that never ends.
+// one line and exits 1, and the pool stops, even on input that never ends:
+// every goroutine ends, the reader too, though nobody takes its lines.
 func TestOutputThatCannotBeWritten(t *testing.T) {
 	for _, input := range []io.Reader{strings.NewReader(strings.Repeat("20\n", 10000)), endless{}} {
-		var errOut strings.Builder
-		var status int
-		fibtest.Within(t, "the program", func() { status = run([]string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &errOut) })
-		if want := "threads: writing results: no space left on device\n"; status != 1 || errOut.String() != want {
-			t.Errorf("%T: status %d, stderr %q; want 1, %q", input, status, errOut.String(), want)
-		}
+		fibtest.NoGoroutineLeft(t, func() {
+			var errOut strings.Builder
+			var status int
+			fibtest.Within(t, "the program", func() { status = run([]string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &errOut) })
+			if want := "threads: writing results: no space left on device\n"; status != 1 || errOut.String() != want {
+				t.Errorf("%T: status %d, stderr %q; want 1, %q", input, status, errOut.String(), want)
+			}
+		})
 	}
 }
 

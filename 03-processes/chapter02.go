@@ -16,7 +16,8 @@ import (
 // read reads every line of in and hands it on: a number to the workers, as a
 // task, and every line's future to the printer. A rejected line's future
 // holds its error at once, so that its message comes out in its place among
-// the results. read returns at the end of the input, or when ctx is done.
+// the results. read returns at the end of the input, or when ctx is done,
+// even while it waits for the printer or the workers to take a line.
 func read(ctx context.Context, in io.Reader, tasks chan<- task, futures chan<- (<-chan result)) {
 	input := fib.NewReader(in)
 	for ctx.Err() == nil {
@@ -25,12 +26,20 @@ func read(ctx context.Context, in io.Reader, tasks chan<- task, futures chan<- (
 			return
 		}
 		future := make(chan result, 1)
-		futures <- future // Waits while inFlight lines are unprinted.
+		select {
+		case futures <- future: // Waits while inFlight lines are unprinted.
+		case <-ctx.Done():
+			return
+		}
 		if err != nil {
 			future <- result{line: line, err: err}
 			continue
 		}
-		tasks <- task{line: line, result: future}
+		select {
+		case tasks <- task{line: line, result: future}:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

@@ -204,11 +204,8 @@ func (p *pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) 
 		printed <- outcome{allAnswered, err}
 		if err != nil {
 			// Nobody will see the rest of the results: stop the reader
-			// and the feeders, which kill their workers, and take what
-			// the reader still sends, so that it never waits for us.
+			// and the feeders, which kill their workers.
 			cancel()
-			for range futures {
-			}
 		}
 	}()
 	go func() {

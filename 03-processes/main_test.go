@@ -418,32 +418,46 @@ func TestIdleWorkerIsNotLate(t *testing.T) {
 	}
 }
 
-// TestInterrupted: when the pool is interrupted while its workers compute
-// and more input may come, it returns at once, and only after its worker
-// processes have exited: no goroutine is left, not even the ones that wait
-// for the processes. run then says so once and returns 130.
+// TestInterrupted: when the pool is interrupted while its workers compute,
+// it returns at once, and only after its worker processes have exited: no
+// goroutine is left, not even the ones that wait for the processes, nor the
+// reader, whether it waits for input that may come or for the pool to take
+// one of the many lines it has read. run then says so once and returns 130.
 func TestInterrupted(t *testing.T) {
-	dir := tellDir(t)
-	fibtest.NoGoroutineLeft(t, func() {
-		in, typing := io.Pipe()
-		defer typing.Close()
-		ctx, interrupt := context.WithCancel(context.Background())
-		var stderr lockedWriter
-		status := make(chan int, 1)
-		go func() { status <- run(ctx, []string{"-workers", "2"}, in, io.Discard, &stderr) }()
-		fmt.Fprint(typing, "45\n45\n")
-		first := workerWith(t, dir, 45)
-		workerWith(t, dir, 45, first)
-		interrupt()
-		var got int
-		fibtest.Within(t, "the interrupted pool", func() { got = <-status })
-		if got != 130 {
-			t.Errorf("status %d, want 130", got)
-		}
-		if got, want := stderr.String(), "processes: interrupted; the workers are stopped\n"; got != want {
-			t.Errorf("stderr %q, want %q", got, want)
-		}
-	})
+	inputs := map[string]func() (io.Reader, io.Closer){
+		"more input may come": func() (io.Reader, io.Closer) {
+			in, typing := io.Pipe()
+			go fmt.Fprint(typing, "45\n45\n") // Until the pool reads it, or the test closes typing.
+			return in, typing
+		},
+		"input left": func() (io.Reader, io.Closer) {
+			return strings.NewReader(strings.Repeat("45\n", 4*(queue+inFlight))), io.NopCloser(nil)
+		},
+	}
+	for name, input := range inputs {
+		t.Run(name, func(t *testing.T) {
+			dir := tellDir(t)
+			fibtest.NoGoroutineLeft(t, func() {
+				ctx, interrupt := context.WithCancel(context.Background())
+				var stderr lockedWriter
+				status := make(chan int, 1)
+				in, closer := input()
+				defer closer.Close()
+				go func() { status <- run(ctx, []string{"-workers", "2"}, in, io.Discard, &stderr) }()
+				first := workerWith(t, dir, 45)
+				workerWith(t, dir, 45, first)
+				interrupt()
+				var got int
+				fibtest.Within(t, "the interrupted pool", func() { got = <-status })
+				if got != 130 {
+					t.Errorf("status %d, want 130", got)
+				}
+				if got, want := stderr.String(), "processes: interrupted; the workers are stopped\n"; got != want {
+					t.Errorf("stderr %q, want %q", got, want)
+				}
+			})
+		})
+	}
 }
 
 // TestInterruptedAtAnyStage: an interruption that came before run looked
@@ -497,14 +511,17 @@ func TestStuckWorker(t *testing.T) {
 }
 
 // TestOutputThatCannotBeWritten: when stdout fails, the program says so in
-// one line and exits 1, with its workers stopped.
+// one line and exits 1, with its workers stopped, and no goroutine is left,
+// though the reader had far more lines than the pool holds.
 func TestOutputThatCannotBeWritten(t *testing.T) {
-	var stderr lockedWriter
-	input := strings.NewReader(strings.Repeat("20\n", 10000))
-	status := run(context.Background(), []string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &stderr)
-	if want := "processes: writing results: no space left on device\n"; status != 1 || stderr.String() != want {
-		t.Errorf("status %d, stderr %q; want 1, %q", status, stderr.String(), want)
-	}
+	fibtest.NoGoroutineLeft(t, func() {
+		var stderr lockedWriter
+		input := strings.NewReader(strings.Repeat("20\n", 10000))
+		status := run(context.Background(), []string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &stderr)
+		if want := "processes: writing results: no space left on device\n"; status != 1 || stderr.String() != want {
+			t.Errorf("status %d, stderr %q; want 1, %q", status, stderr.String(), want)
+		}
+	})
 }
 
 // TestSameAsChapter02 runs chapter 02's program and this one on the same
