@@ -710,3 +710,24 @@ func TestWorkerWritesBeforeSlowTasks(t *testing.T) {
 		t.Errorf("with the pool gone, writes (-want +got):\n%s", diff)
 	}
 }
+
+// TestWorkerStopsWithAnswersOwed: a worker that meets a line it cannot take,
+// because it is not a task or because it cannot be read at all (longer than
+// the worker's buffer), first writes the answers it owes, then says why it
+// stops, and exits with status 2.
+func TestWorkerStopsWithAnswersOwed(t *testing.T) {
+	long := strings.Repeat("7", 5000)
+	tests := []struct{ tasks, why string }{
+		{"1 1\n2 x\n", `bad task line "2 x": want LINE N`},
+		{"1 1\n2 " + long + "\n", "reading tasks: bufio: buffer full"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr strings.Builder
+		status := serve(strings.NewReader(tt.tasks), &stdout, &stderr)
+		got := outcome{stdout.String(), stderr.String(), status}
+		want := outcome{"ready\n1 1\n", "processes -worker: " + tt.why + "\n", 2}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("tasks %.20q... (-want +got):\n%s", tt.tasks, diff)
+		}
+	}
+}

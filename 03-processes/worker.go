@@ -43,17 +43,11 @@ func serve(stdin io.Reader, stdout, stderr io.Writer) int {
 			return 0 // The pool closed our input: we are done.
 		}
 		if err != nil && err != io.EOF {
-			fmt.Fprintf(stderr, "processes -worker: reading tasks: %v\n", err)
-			return 2
+			return stop(out, stderr, fmt.Sprintf("reading tasks: %v", err))
 		}
 		line, n, ok := parsePair(text)
 		if !ok || n < 0 || n > fib.Max {
-			// The answers we owe still go out, then we say why we stop.
-			if err := out.Flush(); err != nil {
-				return writeFailed(err, stderr)
-			}
-			fmt.Fprintf(stderr, "processes -worker: bad task line %q: want LINE N\n", bytes.TrimRight(text, "\r\n"))
-			return 2
+			return stop(out, stderr, fmt.Sprintf("bad task line %q: want LINE N", bytes.TrimRight(text, "\r\n")))
 		}
 		// Nor do answers wait while we compute a slow task. The pool
 		// wants them now, and hearing from us restarts its clock for
@@ -67,6 +61,18 @@ func serve(stdin io.Reader, stdout, stderr io.Writer) int {
 		value, _ := fib.Fib(n)
 		out.WriteString(strconv.Itoa(line) + " " + strconv.Itoa(value) + "\n")
 	}
+}
+
+// stop ends a worker that cannot go on, because of why: a line it cannot
+// read, or that is not a task. The answers it owes still go out first, so
+// that the pool loses no work it has done; then it says why it stops, and
+// returns its exit status, 2.
+func stop(out *bufio.Writer, stderr io.Writer, why string) int {
+	if err := out.Flush(); err != nil {
+		return writeFailed(err, stderr)
+	}
+	fmt.Fprintf(stderr, "processes -worker: %s\n", why)
+	return 2
 }
 
 // writeFailed reports answers that could not be written, and returns the
