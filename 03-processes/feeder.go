@@ -35,16 +35,18 @@ const maxTries = 2
 
 // ticksPerTimeout is how finely a feeder's clock measures -timeout: it
 // ticks every timeout/ticksPerTimeout, and a worker is late when it has
-// been silent for that many ticks. The clock counts the ticks the feeder
-// sees, not the time that passes. A pool that is stopped, by Ctrl-Z or a
-// debugger, sees none, and a time.Ticker keeps no more than one tick for a
-// receiver that is late: however long the pool was stopped, its workers
-// are charged a tick for it.
+// been silent for more than that many ticks: for at least -timeout, and at
+// most a tick more. The clock counts the ticks the feeder sees, not the
+// time that passes. A pool that is stopped, by Ctrl-Z or a debugger, sees
+// none, and a time.Ticker keeps no more than one tick for a receiver that
+// is late: however long the pool was stopped, its workers are charged a
+// tick for it.
 const ticksPerTimeout = 10
 
 // startupLimit is how long a new worker process may take to say it is
-// ready. Starting is not a task, so -timeout does not bound it; but a
-// worker that never starts must not keep its tasks forever.
+// ready, counted in whole ticks of the clock, so at least a minute and at
+// most a tick more. Starting is not a task, so -timeout does not bound it;
+// but a worker that never starts must not keep its tasks forever.
 const startupLimit = time.Minute
 
 // maxFailedStarts is how many worker processes in a row may fail to start,
@@ -215,13 +217,14 @@ func (f *feeder) tick() {
 		return
 	}
 	f.silent++
+	tick := f.pool.timeout / ticksPerTimeout
 	limit := ticksPerTimeout
 	if !f.ready {
-		limit = max(limit, int(startupLimit/(f.pool.timeout/ticksPerTimeout)))
+		limit = int((startupLimit + tick - 1) / tick) // rounded up
 	}
-	if f.silent >= limit {
+	if f.silent > limit {
 		f.worker.kill()
-		f.lose(fmt.Sprintf("was stopped after %v", f.pool.timeout*time.Duration(limit)/ticksPerTimeout))
+		f.lose(fmt.Sprintf("was stopped after %v", tick*time.Duration(limit)))
 	}
 }
 

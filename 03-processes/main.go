@@ -106,8 +106,9 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
 	}
-	// A worker cannot answer in less than a millisecond, and the clock
-	// ticks ten times per timeout: a shorter one is a mistake.
+	// The clock ticks ten times per timeout. Below a millisecond it would
+	// tick ten thousand times a second and more, to stop workers that a
+	// busy machine merely paused: a shorter timeout is a mistake.
 	if *timeout < time.Millisecond {
 		fmt.Fprintf(stderr, "processes: -timeout %v: want 1ms or more, such as 30s or 2m\n", *timeout)
 		return 2

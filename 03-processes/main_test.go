@@ -390,9 +390,11 @@ func oneTask(n int) time.Duration {
 // share. One worker computes tasks that together take several times the
 // timeout, each far less, and none is stopped.
 func TestDeadlineIsPerTask(t *testing.T) {
+	// The timeout is far longer than a task, so that a task slowed down by
+	// a busy machine still fits in it; the worker's share is twice as long.
 	task := oneTask(32)
-	timeout := 6*task + 200*time.Millisecond
-	lines := int(4*timeout/task) + 1
+	timeout := 20*task + time.Second
+	lines := int(2*timeout/task) + 1
 	got := runPool(t, &pool{workers: 1, timeout: timeout}, strings.NewReader(strings.Repeat("32\n", lines)))
 	want := outcome{Stdout: strings.Repeat("fib(32) = 2178309\n", lines)}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -494,11 +496,16 @@ func TestFailedFlushWhileWaiting(t *testing.T) {
 }
 
 // TestStuckWorker: a worker process that never answers is stopped at the
-// deadline and its task tried again, and then given up; meanwhile the other
-// worker answers every other line.
+// deadline, never before, and its task tried again, and then given up.
 func TestStuckWorker(t *testing.T) {
 	t.Setenv(roleVar, "stuck worker")
+	start := time.Now()
 	got := runPool(t, &pool{workers: 1, timeout: 200 * time.Millisecond}, strings.NewReader("30\n"))
+	// Each stuck worker was silent for the whole timeout, at least: the
+	// clock may be late, never early.
+	if took := time.Since(start); took < 2*200*time.Millisecond {
+		t.Errorf("two stuck workers were stopped within %v, less than their two timeouts", took)
+	}
 	want := outcome{
 		Stderr: "processes: line 1: the worker computing fib(30) was stopped after 200ms; trying a new worker\n" +
 			"processes: line 1: the worker computing fib(30) was stopped after 200ms; giving up on it\n" +
