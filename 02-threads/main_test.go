@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -286,4 +287,14 @@ func TestFailedFlushWhileWaiting(t *testing.T) {
 			t.Fatal("the pool did not return while its input stayed open")
 		}
 	})
+}
+
+// TestDefaultWorkers: with more CPUs for Go than a pool may have workers,
+// the default is the most it may have, not a usage error.
+func TestDefaultWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(maxWorkers + 1))
+	var stdout, stderr strings.Builder
+	if status := run(nil, strings.NewReader("10\n"), &stdout, &stderr); status != 0 || stdout.String() != "fib(10) = 55\n" || stderr.Len() > 0 {
+		t.Errorf("GOMAXPROCS %d: status %d, stdout %q, stderr %q; want 0, %q, nothing", maxWorkers+1, status, stdout.String(), stderr.String(), "fib(10) = 55\n")
+	}
 }

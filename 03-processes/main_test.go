@@ -738,3 +738,15 @@ func TestWorkerStopsWithAnswersOwed(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultWorkers: with more CPUs for Go than a pool may have workers,
+// the default is the most it may have, not a usage error. (It is a usage
+// error when the user asks for more, as chapter 02's TestWorkersFlag shows.)
+func TestDefaultWorkers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(maxWorkers + 1))
+	var stderr strings.Builder
+	status := run(context.Background(), []string{"-h"}, strings.NewReader(""), io.Discard, &stderr)
+	if want := fmt.Sprintf("at most %d (default %d)\n", maxWorkers, maxWorkers); status != 0 || !strings.Contains(stderr.String(), want) {
+		t.Errorf("GOMAXPROCS %d, -h: status %d, usage:\n%s\nwant status 0, a default of %d workers", maxWorkers+1, status, stderr.String(), maxWorkers)
+	}
+}
