@@ -13,8 +13,8 @@
 // silent for longer than D over one task, is reported on standard error
 // and replaced, and its task is tried once more. Exit status: 0 when every
 // line was answered, 1 when a line was rejected or failed or the results
-// could not be written, 2 for a usage error, 130 when interrupted (Ctrl-C
-// or SIGTERM).
+// could not be written, 2 for a usage error, 130 when interrupted (Ctrl-C,
+// SIGTERM, or SIGHUP when its terminal closes).
 package main
 
 import (
@@ -55,12 +55,21 @@ const queue = 256
 const defaultTimeout = 2 * time.Minute
 
 func main() {
-	// Ctrl-C and SIGTERM are caught before anything else, and for as long
-	// as the program runs: from here to os.Exit, they end it one way, with
-	// exit status 130 and one message (see run). Were the default handler
-	// back before os.Exit, a second Ctrl-C would kill the program instead.
-	interrupted, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Ctrl-C, SIGTERM and SIGHUP are caught before anything else, and for
+	// as long as the program runs: from here to os.Exit, they end it one
+	// way, with exit status 130 and one message (see run). Were the default
+	// handler back before os.Exit, a second Ctrl-C would kill the program
+	// instead. SIGHUP comes when the terminal closes: the workers, in
+	// process groups of their own, would not hear it.
+	interrupted, _ := signal.NotifyContext(context.Background(), interruptions()...)
 	os.Exit(run(interrupted, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// interruptions are the signals that interrupt the pool. On Windows, Go
+// delivers Ctrl-C and Ctrl-Break as os.Interrupt, and the closing of the
+// console as SIGTERM.
+func interruptions() []os.Signal {
+	return []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 }
 
 // run is main with its inputs and outputs as parameters. It returns the exit
@@ -100,7 +109,7 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		}
 		// The pool ends its workers itself. A worker that a person runs
 		// at a terminal ends at Ctrl-C, as any program does.
-		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		signal.Reset(interruptions()...)
 		return serve(stdin, stdout, stderr)
 	}
 	if *workers < 1 || *workers > maxWorkers {

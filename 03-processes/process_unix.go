@@ -9,9 +9,12 @@ import (
 
 // ownProcessGroup puts a worker process in a process group of its own, so
 // that the Ctrl-C that a terminal sends to its foreground process group
-// reaches the pool and not its workers.
+// reaches the pool and not its workers. Where the system can, the worker
+// also dies with the pool (see dieWithParent).
 func ownProcessGroup() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true}
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	dieWithParent(attr)
+	return attr
 }
 
 // killProcessGroup kills the worker process p and every process in its
