@@ -289,10 +289,16 @@ func workersOf(t *testing.T, cmd *exec.Cmd, n int) []int {
 // blockedWriting waits until a thread of process pid is blocked writing to
 // a pipe, as the kernel tells in /proc/PID/task/TID/wchan.
 func blockedWriting(t *testing.T, pid int) {
-	waitFor(t, "the pool is blocked writing its output", func() bool {
+	blockedIn(t, pid, "pipe_write", "the pool is blocked writing to a pipe")
+}
+
+// blockedIn waits until a thread of process pid is blocked in the kernel
+// function wait, as /proc/PID/task/TID/wchan tells; what says it in words.
+func blockedIn(t *testing.T, pid int, wait, what string) {
+	waitFor(t, what, func() bool {
 		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/wchan", pid))
 		for _, task := range tasks {
-			if wchan, _ := os.ReadFile(task); strings.HasSuffix(string(wchan), "pipe_write") {
+			if wchan, _ := os.ReadFile(task); strings.HasSuffix(string(wchan), wait) {
 				return true
 			}
 		}
@@ -392,6 +398,70 @@ func TestSignals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInterruptedWhileBlocked interrupts the program while it waits on
+// something outside the pool, which no signal ends: opening a named pipe
+// (FIFO) that no program opens to write, or writing to a stderr that is a
+// pipe nobody reads, full of the messages for many bad lines. It must end
+// as promptly as ever, with status 130.
+func TestInterruptedWhileBlocked(t *testing.T) {
+	slow(t)
+	fifo := func(t *testing.T, cmd *exec.Cmd) {
+		path := filepath.Join(t.TempDir(), "input")
+		if err := syscall.Mkfifo(path, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Args = append(cmd.Args, path)
+		start(t, cmd)
+		blockedIn(t, cmd.Process.Pid, "wait_for_partner", "the pool is blocked opening the FIFO")
+	}
+	fullStderr := func(t *testing.T, cmd *exec.Cmd) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		t.Cleanup(func() { r.Close() }) // Nobody reads it until the test ends.
+		cmd.Stderr = w
+		cmd.Stdin = strings.NewReader(strings.Repeat("x\n", 100_000)) // Far more messages than a pipe holds.
+		start(t, cmd)
+		blockedWriting(t, cmd.Process.Pid)
+	}
+	ctrlC := func(pid int) { syscall.Kill(-pid, syscall.SIGINT) }
+	term := func(pid int) { syscall.Kill(pid, syscall.SIGTERM) }
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, cmd *exec.Cmd)
+		send  func(pid int)
+	}{
+		{"Ctrl-C, opening a FIFO", fifo, ctrlC},
+		{"SIGTERM, opening a FIFO", fifo, term},
+		{"Ctrl-C, stderr full", fullStderr, ctrlC},
+		{"SIGTERM, stderr full", fullStderr, term},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(self(t), "-workers", "2")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			tt.setup(t, cmd)
+			tt.send(cmd.Process.Pid)
+			if took := waitExit(t, cmd); took > 10*time.Second {
+				t.Errorf("the pool took %v to end after the signal", took)
+			}
+			if got := cmd.ProcessState.ExitCode(); got != 130 {
+				t.Errorf("%v, want exit status 130", cmd.ProcessState)
+			}
+		})
+	}
+}
+
+// start starts cmd, and kills it when the test ends.
+func start(t *testing.T, cmd *exec.Cmd) {
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 }
 
 // TestPoolStopped stops the pool itself (SIGSTOP; Ctrl-Z at a terminal stops

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -62,6 +63,7 @@ type sentTask struct {
 // A feeder is the state of one feed loop.
 type feeder struct {
 	pool       *pool
+	reports    io.Writer      // the pool's stderr, which we stop waiting for once ctx is done
 	worker     *workerProcess // the running worker process, or nil
 	ready      bool           // the worker has said it is ready
 	done       bool           // we have closed the worker's input
@@ -77,7 +79,7 @@ type feeder struct {
 // when the pool gives up starting worker processes; in every case only
 // after its worker process has exited.
 func (p *pool) feed(ctx context.Context, tasks <-chan task) {
-	f := &feeder{pool: p}
+	f := &feeder{pool: p, reports: untilDone{ctx, p.stderr}}
 	clock := time.NewTicker(p.timeout / ticksPerTimeout)
 	defer clock.Stop()
 	// The first worker starts at once, so that its start-up overlaps
@@ -249,18 +251,18 @@ func (f *feeder) lose(how string) {
 	f.worker, f.ready, f.done, f.unflushed = nil, false, false, 0
 	switch {
 	case !wasReady:
-		f.pool.starts.fail(how, f.pool.stderr)
+		f.pool.starts.fail(how, f.reports)
 	case len(f.unanswered) == 0 || f.unanswered[0].line.Number != inHand:
 		// The task in hand was answered after all, or there was none.
 	default:
 		t := &f.unanswered[0]
 		t.failures++
 		if t.failures < maxTries {
-			fmt.Fprintf(f.pool.stderr, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n",
+			fmt.Fprintf(f.reports, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n",
 				t.line.Number, t.line.N, how)
 			return
 		}
-		fmt.Fprintf(f.pool.stderr, "processes: line %d: the worker computing fib(%d) %s; giving up on it\n",
+		fmt.Fprintf(f.reports, "processes: line %d: the worker computing fib(%d) %s; giving up on it\n",
 			t.line.Number, t.line.N, how)
 		t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) failed in %d worker processes", t.line.N, t.failures)}
 		f.unanswered = f.unanswered[1:]
@@ -276,7 +278,7 @@ func (f *feeder) start() bool {
 	for !f.pool.starts.givenUp() {
 		w, err := startWorker(f.pool.program, f.pool.stderr)
 		if err != nil {
-			f.pool.starts.fail(err.Error(), f.pool.stderr)
+			f.pool.starts.fail(err.Error(), f.reports)
 			continue
 		}
 		f.worker, f.silent = w, 0
@@ -291,6 +293,37 @@ func (f *feeder) start() bool {
 	}
 	f.unanswered, f.cost = nil, 0
 	return false
+}
+
+// untilDone writes to w until ctx is done, and from then on stops waiting
+// for a write. A write to stderr can wait for good, when stderr is a pipe
+// that nobody reads, and a feeder stuck there would never see that the
+// pool is interrupted. A write it stops waiting for goes on in a goroutine
+// of its own, which ends when the write does, or with the program.
+type untilDone struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (u untilDone) Write(p []byte) (int, error) {
+	if err := u.ctx.Err(); err != nil {
+		return 0, err
+	}
+	p = bytes.Clone(p) // The caller may reuse p once we return.
+	written := make(chan error, 1)
+	go func() {
+		_, err := u.w.Write(p)
+		written <- err
+	}()
+	select {
+	case err := <-written:
+		if err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	case <-u.ctx.Done():
+		return 0, u.ctx.Err()
+	}
 }
 
 // A startRecord counts the worker processes that failed to start in a row,

@@ -91,7 +91,7 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 	// user sees one message, last, and status 130.
 	defer func() {
 		if interrupted.Err() != nil && !*workerMode {
-			fmt.Fprintln(stderr, "processes: interrupted; the workers are stopped")
+			sayLast(stderr, "processes: interrupted; the workers are stopped")
 			status = 130
 		}
 	}()
@@ -123,8 +123,11 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintf(stderr, "processes: -timeout %v: want 1ms or more, such as 30s or 2m\n", *timeout)
 		return 2
 	}
-	in, err := fib.Open(flags.Args(), stdin)
-	if err != nil {
+	in, err := openInput(interrupted, flags.Args(), stdin)
+	switch {
+	case interrupted.Err() != nil:
+		return 130 // The deferred function says so.
+	case err != nil:
 		fmt.Fprintf(stderr, "processes: %v\n", err)
 		return 2
 	}
@@ -147,6 +150,43 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		return 1
 	}
 	return 0
+}
+
+// openInput opens the input, as fib.Open does, but returns when interrupted is
+// done, whatever the open waits for: opening a named pipe (a FIFO) waits
+// until something opens it to write, and no signal ends that wait. An open
+// we stop waiting for goes on in its goroutine, which ends with the program.
+func openInput(interrupted context.Context, args []string, stdin io.Reader) (io.ReadCloser, error) {
+	type opened struct {
+		in  io.ReadCloser
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		in, err := fib.Open(args, stdin)
+		done <- opened{in, err}
+	}()
+	select {
+	case o := <-done:
+		return o.in, o.err
+	case <-interrupted.Done():
+		return nil, interrupted.Err()
+	}
+}
+
+// sayLast writes the program's last message on stderr, but waits for that
+// no longer than waitDelay: stderr may be a pipe that nobody reads, and
+// the message must not keep the program from ending.
+func sayLast(stderr io.Writer, message string) {
+	written := make(chan struct{})
+	go func() {
+		fmt.Fprintln(stderr, message)
+		close(written)
+	}()
+	select {
+	case <-written:
+	case <-time.After(waitDelay):
+	}
 }
 
 // A task is one number for a worker, with the channel that takes its result.
