@@ -76,12 +76,19 @@ func slow(t *testing.T) {
 }
 
 // startPool runs a pool in this process with input from a pipe that the
-// test writes, and returns the pipe and a channel that delivers the outcome.
-func startPool(t *testing.T, p *pool) (io.WriteCloser, <-chan outcome) {
+// test writes, and returns the pipe and a function that waits for the
+// outcome, for no longer than fibtest.Limit.
+func startPool(t *testing.T, p *pool) (io.WriteCloser, func() outcome) {
 	inR, inW := io.Pipe()
 	done := make(chan outcome, 1)
-	go func() { done <- runPool(t, p, inR) }()
-	return inW, done
+	program := self(t)
+	go func() { done <- runWith(program, p, inR) }()
+	return inW, func() outcome {
+		t.Helper()
+		var got outcome
+		fibtest.Within(t, "the pool", func() { got = <-done })
+		return got
+	}
 }
 
 // TestKilledWorkerTaskIsRetried kills a worker process from outside in the
@@ -90,7 +97,7 @@ func startPool(t *testing.T, p *pool) (io.WriteCloser, <-chan outcome) {
 func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	slow(t)
 	dir := tellDir(t)
-	input, done := startPool(t, &pool{workers: 1})
+	input, wait := startPool(t, &pool{workers: 1})
 	fmt.Fprintln(input, "1\n40\n1\n2\n3")
 	victim := workerWith(t, dir, 40)
 	syscall.Kill(victim, syscall.SIGKILL)
@@ -100,7 +107,7 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 		Stdout: "fib(1) = 1\nfib(40) = 102334155\nfib(1) = 1\nfib(2) = 1\nfib(3) = 2\nfib(10) = 55\n",
 		Stderr: "processes: line 2: the worker computing fib(40) died (signal: killed); trying a new worker\n",
 	}
-	if got := <-done; got != want {
+	if got := wait(); got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 	if kids := children(os.Getpid()); len(kids) > 0 {
@@ -114,21 +121,22 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 // other lines.
 func TestStoppedWorker(t *testing.T) {
 	slow(t)
-	// The deadline leaves the new worker time enough to compute the task
-	// in this build, on a loaded machine, and no more than that.
-	timeout := (4*oneTask(40) + time.Second).Round(time.Second / 10)
+	// The deadline leaves the new worker ten times the time it needs to
+	// compute the task in this build, so that a machine that gets busier
+	// during the test does not fail it.
+	timeout := (10*oneTask(34) + time.Second).Round(time.Second / 10)
 	dir := tellDir(t)
-	input, done := startPool(t, &pool{workers: 2, timeout: timeout})
-	fmt.Fprintln(input, "40")
-	victim := workerWith(t, dir, 40)
+	input, wait := startPool(t, &pool{workers: 2, timeout: timeout})
+	fmt.Fprintln(input, "34")
+	victim := workerWith(t, dir, 34)
 	syscall.Kill(victim, syscall.SIGSTOP)
 	fmt.Fprint(input, "10\n20\n")
 	input.Close()
 	want := outcome{
-		Stdout: "fib(40) = 102334155\nfib(10) = 55\nfib(20) = 6765\n",
-		Stderr: "processes: line 1: the worker computing fib(40) was stopped after " + timeout.String() + "; trying a new worker\n",
+		Stdout: "fib(34) = 5702887\nfib(10) = 55\nfib(20) = 6765\n",
+		Stderr: "processes: line 1: the worker computing fib(34) was stopped after " + timeout.String() + "; trying a new worker\n",
 	}
-	if got := <-done; got != want {
+	if got := wait(); got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 	if alive(victim) {

@@ -220,20 +220,27 @@ type outcome struct {
 // with the exit status that run would return.
 func runPool(t *testing.T, p *pool, input io.Reader) outcome {
 	t.Helper()
+	var got outcome
+	fibtest.Within(t, "the pool", func() { got = runWith(self(t), p, input) })
+	return got
+}
+
+// runWith runs the pool p on input, with workers from program unless p
+// names its own, and returns what it printed, with the exit status that
+// run would return. A failed write is a bug in the test.
+func runWith(program string, p *pool, input io.Reader) outcome {
 	var stdout strings.Builder
 	var stderr lockedWriter
 	if p.program == "" {
-		p.program = self(t)
+		p.program = program
 	}
 	if p.timeout == 0 {
 		p.timeout = defaultTimeout
 	}
 	p.stderr = &stderr
-	var allAnswered bool
-	var err error
-	fibtest.Within(t, "the pool", func() { allAnswered, err = p.run(context.Background(), input, &stdout) })
+	allAnswered, err := p.run(context.Background(), input, &stdout)
 	if err != nil {
-		t.Fatalf("pool: %v", err)
+		panic(err)
 	}
 	status := 0
 	if !allAnswered {
