@@ -276,7 +276,9 @@ func (f *feeder) lose(how string) {
 // false.
 func (f *feeder) start() bool {
 	for !f.pool.starts.givenUp() {
-		w, err := startWorker(f.pool.program, f.pool.stderr)
+		f.pool.starting.Lock()
+		w, err := startWorker(f.pool.program, f.reports)
+		f.pool.starting.Unlock()
 		if err != nil {
 			f.pool.starts.fail(err.Error(), f.reports)
 			continue

@@ -212,6 +212,12 @@ type pool struct {
 	timeout time.Duration // how long a worker may stay silent over one task
 	stderr  io.Writer     // where faults are reported, and rejected lines
 	starts  startRecord   // the workers that failed to start, in a row (feeder.go)
+	// One worker process starts at a time. The thread that starts one
+	// waits in the system until it runs, and Go starts another thread to
+	// run the goroutines meanwhile: one start at a time, one such thread.
+	// Under a limit on processes (ulimit -u), that leaves the threads to
+	// the workers, which can fail, and not to the pool, which must not.
+	starting sync.Mutex
 }
 
 // errNoWorker fails the lines that no worker process is left to compute.

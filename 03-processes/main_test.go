@@ -71,8 +71,10 @@ func TestMain(m *testing.M) {
 		dieAfterATask()
 	case "crashing worker":
 		// Dies as it starts, as a worker does when the system has no
-		// threads left for a new Go runtime, with a trace on stderr.
+		// threads left for a new Go runtime, with a long trace on stderr,
+		// the last line without its newline.
 		fmt.Fprintln(os.Stderr, "runtime: failed to create new OS thread")
+		fmt.Fprint(os.Stderr, strings.Repeat("\tstack\n", 100)+"\tthe end")
 		os.Exit(2)
 	}
 	os.Setenv(roleVar, "program") // For the worker processes that tests start.
@@ -304,22 +306,31 @@ func TestWorkersCannotStart(t *testing.T) {
 
 // TestWorkersKeepCrashing: when every worker process dies as it starts,
 // the pool stops starting them after maxFailedStarts in a row, says so
-// once, and fails every line in its place. Each crash has its one line on
-// stderr, and there are no more crashes than the limit allows: the limit,
-// and one more for each other feeder that was starting a worker when the
-// pool gave up.
+// once, and fails every line in its place. Each crash shows the first
+// maxStderrLines lines of its trace on stderr, and a line that says the
+// rest is cut; and there are no more crashes than the limit allows: the
+// limit, and one more for each other feeder that was starting a worker
+// when the pool gave up.
 func TestWorkersKeepCrashing(t *testing.T) {
 	t.Setenv(roleVar, "crashing worker")
 	const workers = 2
 	got := runPool(t, &pool{workers: workers}, strings.NewReader("1\nx\n3\n"))
-	var crashes int
+	var crashes, traces, cuts int
 	var rest []string
 	for line := range strings.Lines(got.Stderr) {
-		if line == "runtime: failed to create new OS thread\n" {
+		switch line {
+		case "runtime: failed to create new OS thread\n":
 			crashes++
-		} else {
+		case "\tstack\n":
+			traces++
+		case "processes: (the rest of a worker's standard error is not shown)\n":
+			cuts++
+		default:
 			rest = append(rest, line)
 		}
+	}
+	if traces != crashes*(maxStderrLines-1) || cuts != crashes {
+		t.Errorf("%d crashes showed %d lines of trace and %d cuts, want %d and %d", crashes, traces, cuts, crashes*(maxStderrLines-1), crashes)
 	}
 	want := []string{
 		"processes: 3 worker processes in a row failed to start (the last: died (exit status 2)); starting no more\n",
@@ -755,5 +766,29 @@ func TestDefaultWorkers(t *testing.T) {
 	status := run(context.Background(), []string{"-h"}, strings.NewReader(""), io.Discard, &stderr)
 	if want := fmt.Sprintf("at most %d (default %d)\n", maxWorkers, maxWorkers); status != 0 || !strings.Contains(stderr.String(), want) {
 		t.Errorf("GOMAXPROCS %d, -h: status %d, usage:\n%s\nwant status 0, a default of %d workers", maxWorkers+1, status, stderr.String(), maxWorkers)
+	}
+}
+
+// TestStderrLines: a worker's standard error reaches the pool's in whole
+// lines, however the worker's writes cut them, the last line included when
+// it has no newline; and no more than maxStderrLines of them.
+func TestStderrLines(t *testing.T) {
+	var to recordingWriter
+	to.failAfter = -1
+	s := &stderrLines{to: &to}
+	for _, w := range []string{"pan", "ic: x\n\ngorou", "tine 1\nmain", ".main()"} {
+		s.Write([]byte(w))
+	}
+	s.end()
+	if diff := cmp.Diff([]string{"panic: x\n", "\n", "goroutine 1\n", "main.main()\n"}, to.writes); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+
+	var long strings.Builder
+	s = &stderrLines{to: &long}
+	s.Write([]byte(strings.Repeat("line\n", 3*maxStderrLines)))
+	s.end()
+	if want := strings.Repeat("line\n", maxStderrLines) + "processes: (the rest of a worker's standard error is not shown)\n"; long.String() != want {
+		t.Errorf("got %q, want %q", long.String(), want)
 	}
 }

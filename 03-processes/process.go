@@ -61,8 +61,9 @@ type message struct {
 // has exited and its output has ended, or waitDelay after it was killed.
 func startWorker(path string, stderr io.Writer) (*workerProcess, error) {
 	cmd := exec.Command(path, "-worker")
-	cmd.Stderr = stderr
-	cmd.WaitDelay = waitDelay // for stderr, when it is not a file
+	errors := &stderrLines{to: stderr}
+	cmd.Stderr = errors
+	cmd.WaitDelay = waitDelay // for the pipe of stderr
 	// A terminal sends Ctrl-C to every process of its foreground process
 	// group, and Windows to every process of its console. The pool alone
 	// decides when its workers end, so each worker gets a process group of
@@ -87,8 +88,54 @@ func startWorker(path string, stderr io.Writer) (*workerProcess, error) {
 		defer close(messages)
 		readMessages(stdout, messages)
 		w.exit = cmd.Wait()
+		errors.end()
 	}()
 	return w, nil
+}
+
+// maxStderrLines is how many lines of a worker's standard error the pool
+// passes on. A worker says why it stops in one line; a Go runtime that
+// crashes, as when the system has no thread left for it, says it in three,
+// then prints hundreds of lines of stacks that nobody using the pool needs.
+const maxStderrLines = 10
+
+// stderrLines passes a worker's standard error on to the pool's, whole
+// lines at a time, so that a line of the pool's never lands in the middle
+// of one of the worker's; and no more than maxStderrLines of them.
+type stderrLines struct {
+	to      io.Writer
+	partial []byte // the start of a line whose end has not come yet
+	lines   int    // how many lines the worker has written
+}
+
+func (s *stderrLines) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		end := bytes.IndexByte(p, '\n')
+		if end < 0 {
+			if len(s.partial) < fib.MaxLine { // A line without end is cut, not kept whole.
+				s.partial = append(s.partial, p[:min(len(p), fib.MaxLine-len(s.partial))]...)
+			}
+			break
+		}
+		line := append(s.partial, p[:end+1]...)
+		s.partial, p = nil, p[end+1:]
+		s.lines++
+		switch {
+		case s.lines <= maxStderrLines:
+			s.to.Write(line)
+		case s.lines == maxStderrLines+1:
+			io.WriteString(s.to, "processes: (the rest of a worker's standard error is not shown)\n")
+		}
+	}
+	return n, nil // A report we cannot write must not kill the worker.
+}
+
+// end passes on a last line that the worker did not end with a newline.
+func (s *stderrLines) end() {
+	if len(s.partial) > 0 {
+		s.Write([]byte("\n"))
+	}
 }
 
 // readMessages sends on each line that a worker writes, as a message, until
