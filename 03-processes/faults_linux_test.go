@@ -491,15 +491,20 @@ func TestPoolStopped(t *testing.T) {
 	}
 	fmt.Fprint(stdin, strings.Repeat("32\n", 40))
 	stdin.Close()
+	// Only a hang makes the reads below wait for so long.
+	outR.SetReadDeadline(time.Now().Add(fibtest.Limit + 3*timeout))
 	out := bufio.NewReader(outR)
 	first, err := out.ReadString('\n') // The workers are computing now.
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("reading the first answer: %v", err)
 	}
 	cmd.Process.Signal(syscall.SIGSTOP)
 	time.Sleep(3 * timeout)
 	cmd.Process.Signal(syscall.SIGCONT)
-	rest, _ := io.ReadAll(out)
+	rest, err := io.ReadAll(out)
+	if err != nil {
+		t.Fatalf("reading the answers after the pool went on: %v", err)
+	}
 	waitExit(t, cmd)
 	got := outcome{first + string(rest), contents(t, stderr), cmd.ProcessState.ExitCode()}
 	if diff := cmp.Diff(outcome{Stdout: want.String()}, got); diff != "" {
