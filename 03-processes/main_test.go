@@ -558,7 +558,8 @@ func TestSameAsChapter02(t *testing.T) {
 	}
 	// Both programs are built as a user builds them: under -race, this
 	// test binary would compute ten times as slowly.
-	threads, processes := build(t, "02-threads"), build(t, "03-processes")
+	threads := build(t, "02-threads")
+	pools := map[string]string{"03": build(t, "03-processes"), "03's first pool": build(t, "03-processes/pool1")}
 	rng := rand.New(rand.NewPCG(5, 6))
 	var random strings.Builder
 	for range 2000 {
@@ -585,23 +586,25 @@ func TestSameAsChapter02(t *testing.T) {
 		"random":      random.String(),
 		"1 MiB line":  "1\n" + strings.Repeat("2", 1<<20) + "\n3",
 	}
-	for name, input := range inputs {
-		for _, workers := range []string{"1", "3"} {
-			a := runProgram(t, threads, input, "-workers", workers)
-			b := runProgram(t, processes, input, "-workers", workers)
-			if diff := cmp.Diff(a, b); diff != "" {
-				t.Errorf("%s, -workers %s: chapter 02 and 03 differ (-02 +03):\n%s", name, workers, diff)
+	for pool, processes := range pools {
+		for name, input := range inputs {
+			for _, workers := range []string{"1", "3"} {
+				a := runProgram(t, threads, input, "-workers", workers)
+				b := runProgram(t, processes, input, "-workers", workers)
+				if diff := cmp.Diff(a, b); diff != "" {
+					t.Errorf("%s, -workers %s: chapter 02 and %s differ (-02 +03):\n%s", name, workers, pool, diff)
+				}
 			}
 		}
-	}
-	// The same limits on -workers, and the same messages but for the
-	// program's name.
-	for _, workers := range []string{"0", "256", "257"} {
-		a := runProgram(t, threads, "1\n", "-workers", workers)
-		b := runProgram(t, processes, "1\n", "-workers", workers)
-		b.Stderr = strings.ReplaceAll(b.Stderr, "processes:", "threads:")
-		if diff := cmp.Diff(a, b); diff != "" {
-			t.Errorf("-workers %s: chapter 02 and 03 differ (-02 +03):\n%s", workers, diff)
+		// The same limits on -workers, and the same messages but for the
+		// program's name.
+		for _, workers := range []string{"0", "256", "257"} {
+			a := runProgram(t, threads, "1\n", "-workers", workers)
+			b := runProgram(t, processes, "1\n", "-workers", workers)
+			b.Stderr = strings.ReplaceAll(b.Stderr, "processes:", "threads:")
+			if diff := cmp.Diff(a, b); diff != "" {
+				t.Errorf("-workers %s: chapter 02 and %s differ (-02 +03):\n%s", workers, pool, diff)
+			}
 		}
 	}
 }
@@ -642,11 +645,14 @@ func runProgram(t *testing.T, path, input string, args ...string) outcome {
 // whole story; this test keeps the two stories the same where they are.
 func TestSharedWithChapter02(t *testing.T) {
 	shared := []string{"maxWorkers", "inFlight", "queue", "task", "result", "read", "printInOrder", "receiveOrFlush"}
-	ours, theirs := declarations(t, "main.go"), declarations(t, "../02-threads/main.go")
-	maps.Copy(ours, declarations(t, "chapter02.go"))
-	for _, name := range shared {
-		if ours[name] == "" || ours[name] != theirs[name] {
-			t.Errorf("%s differs from chapter 02's (-02 +03):\n%s", name, cmp.Diff(theirs[name], ours[name]))
+	theirs := declarations(t, "../02-threads/main.go")
+	for _, dir := range []string{".", "pool1"} {
+		ours := declarations(t, filepath.Join(dir, "main.go"))
+		maps.Copy(ours, declarations(t, filepath.Join(dir, "chapter02.go")))
+		for _, name := range shared {
+			if ours[name] == "" || ours[name] != theirs[name] {
+				t.Errorf("%s in %s differs from chapter 02's (-02 +03):\n%s", name, dir, cmp.Diff(theirs[name], ours[name]))
+			}
 		}
 	}
 }
