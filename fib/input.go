@@ -173,23 +173,50 @@ func utf16Order(in *bufio.Reader) binary.ByteOrder {
 
 // A utf16Reader turns UTF-16 from in into UTF-8. A unit that is not valid
 // UTF-16, such as half of a surrogate pair or an odd last byte, becomes
-// U+FFFD, and so makes its line a line that is not a number.
+// U+FFFD, and so makes its line a line that is not a number. This is what
+// Python's decode("utf-16", "replace") does, and for the same reason: a
+// high surrogate that is not followed by a low one is replaced on its own,
+// and the unit after it is decoded as itself, so that a newline after a
+// lone surrogate still ends its line.
 type utf16Reader struct {
 	in    *bufio.Reader
 	order binary.ByteOrder
 	out   []byte // converted, and not yet read
+
+	// A unit, or a read error, that was read to look for the second half
+	// of a surrogate pair and turned out not to be one. The next Read
+	// starts with it.
+	held    uint16
+	holding bool
+	err     error
 }
 
 func (r *utf16Reader) Read(p []byte) (int, error) {
 	for len(r.out) == 0 {
-		first, err := r.unit()
+		first, err := r.next()
+		if err == io.ErrUnexpectedEOF {
+			first, err = utf8.RuneError, nil // An odd last byte.
+		}
 		if err != nil {
 			return 0, err
 		}
 		char := rune(first)
 		if utf16.IsSurrogate(char) {
-			second, _ := r.unit()
-			char = utf16.DecodeRune(char, rune(second))
+			char = utf8.RuneError // Unless it is the first half of a pair.
+		}
+		if isHighSurrogate(first) {
+			switch second, err := r.unit(); {
+			case err == nil && isLowSurrogate(second):
+				char = utf16.DecodeRune(rune(first), rune(second))
+			case err == nil:
+				r.held, r.holding = second, true
+			case err == io.EOF, err == io.ErrUnexpectedEOF:
+				// Python, too, gives one U+FFFD for a high surrogate
+				// at the end of the input, with or without an odd byte
+				// after it; the next read of in gives io.EOF again.
+			default:
+				r.err = err
+			}
 		}
 		r.out = utf8.AppendRune(r.out, char)
 	}
@@ -198,13 +225,32 @@ func (r *utf16Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// unit reads one 16-bit unit.
+// next returns the unit or read error held back by the last Read, if any,
+// and otherwise reads the next unit.
+func (r *utf16Reader) next() (uint16, error) {
+	switch {
+	case r.holding:
+		r.holding = false
+		return r.held, nil
+	case r.err != nil:
+		err := r.err
+		r.err = nil
+		return 0, err
+	}
+	return r.unit()
+}
+
+// unit reads one 16-bit unit. An odd byte at the end of the input gives
+// io.ErrUnexpectedEOF.
 func (r *utf16Reader) unit() (uint16, error) {
 	var b [2]byte
-	if _, err := io.ReadFull(r.in, b[:]); err == io.ErrUnexpectedEOF {
-		return utf8.RuneError, nil
-	} else if err != nil {
+	if _, err := io.ReadFull(r.in, b[:]); err != nil {
 		return 0, err
 	}
 	return r.order.Uint16(b[:]), nil
 }
+
+// isHighSurrogate reports whether u is the first half of a surrogate pair,
+// and isLowSurrogate whether it is the second.
+func isHighSurrogate(u uint16) bool { return 0xd800 <= u && u < 0xdc00 }
+func isLowSurrogate(u uint16) bool  { return 0xdc00 <= u && u < 0xe000 }

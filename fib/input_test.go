@@ -45,7 +45,21 @@ func TestReader(t *testing.T) {
 		// a byte order mark: "25\r\n" and a surrogate pair.
 		{"UTF-16LE", "\xff\xfe2\x005\x00\r\x00\n\x00\x3d\xd8\x00\xde\n\x00", []string{"line 1: n=25", `line 2: "😀" is not a whole number`}},
 		{"UTF-16BE", "\xfe\xff\x001\x00\nx", []string{"line 1: n=1", "line 2: \"\ufffd\" is not a whole number"}},
-		{"a lone surrogate in UTF-16", "\xff\xfe\x3d\xd87\x00", []string{"line 1: \"\ufffd\" is not a whole number"}},
+		// A lone surrogate becomes U+FFFD, and the unit after it is read
+		// as itself, as Python's decode("utf-16", "replace") does: the
+		// newline after it still ends the line.
+		{"a lone surrogate in UTF-16", "\xff\xfe\x3d\xd87\x00", []string{"line 1: \"\ufffd7\" is not a whole number"}},
+		{"a lone high surrogate before a newline in UTF-16LE", "\xff\xfe1\x00\n\x00\x3d\xd8\n\x002\x00\n\x00", []string{
+			"line 1: n=1", "line 2: \"\ufffd\" is not a whole number", "line 3: n=2"}},
+		{"a lone high surrogate before a newline in UTF-16BE", "\xfe\xff\x001\xd8\x3d\x00\n\x002", []string{
+			"line 1: \"1\ufffd\" is not a whole number", "line 2: n=2"}},
+		{"a lone low surrogate in UTF-16", "\xff\xfe\x00\xdc\n\x002\x00", []string{"line 1: \"\ufffd\" is not a whole number", "line 2: n=2"}},
+		{"a high surrogate before a pair in UTF-16", "\xff\xfe\x3d\xd8\x3d\xd8\x00\xde\n\x002\x00", []string{
+			"line 1: \"\ufffd😀\" is not a whole number", "line 2: n=2"}},
+		{"a high surrogate at the end of UTF-16", "\xff\xfe1\x00\n\x00\x3d\xd8", []string{"line 1: n=1", "line 2: \"\ufffd\" is not a whole number"}},
+		{"a high surrogate and an odd byte at the end of UTF-16", "\xff\xfe1\x00\n\x00\x3d\xd87", []string{
+			"line 1: n=1", "line 2: \"\ufffd\" is not a whole number"}},
+		{"an odd last byte in UTF-16", "\xff\xfe1\x00\n\x002", []string{"line 1: n=1", "line 2: \"\ufffd\" is not a whole number"}},
 		{"UTF-16's mark anywhere else is not one", "1\n\xff\xfe2\x00\n", []string{"line 1: n=1", `line 2: "\xff\xfe2\x00" is not a whole number`}},
 		{"Exit is not exit", "Exit\n", []string{`line 1: "Exit" is not a whole number`}},
 		{"bad lines", "x\n-1\n", []string{`line 1: "x" is not a whole number`, `line 2: "-1" is out of range: n must be from 0 to 45`}},
@@ -73,6 +87,31 @@ func TestReader(t *testing.T) {
 func TestReaderError(t *testing.T) {
 	in := io.MultiReader(strings.NewReader("1\n2"), iotest.ErrReader(errors.New("disk on fire")))
 	want := []string{"line 1: n=1", "line 2: n=2", "line 3: reading input: disk on fire"}
+	if diff := cmp.Diff(want, read(in)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// failOnce fails its first Read with err, and then ends.
+type failOnce struct {
+	err    error
+	failed bool
+}
+
+func (r *failOnce) Read([]byte) (int, error) {
+	if r.failed {
+		return 0, io.EOF
+	}
+	r.failed = true
+	return 0, r.err
+}
+
+// A read error that comes where the second half of a surrogate pair should
+// be is reported, not taken for the end of the input, even when the input
+// would end after it.
+func TestReaderErrorAfterSurrogate(t *testing.T) {
+	in := io.MultiReader(strings.NewReader("\xff\xfe1\x00\n\x00\x3d\xd8"), &failOnce{err: errors.New("disk on fire")})
+	want := []string{"line 1: n=1", "line 2: \"\ufffd\" is not a whole number", "line 3: reading input: disk on fire"}
 	if diff := cmp.Diff(want, read(in)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
