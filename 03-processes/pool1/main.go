@@ -16,6 +16,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -152,20 +153,29 @@ func feed(ctx context.Context, program string, tasks <-chan task, stderr io.Writ
 			continue
 		}
 		if startErr != nil {
-			t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) not computed: %v", t.line.N, startErr)}
+			t.result <- notComputed(t.line, startErr)
 			continue
 		}
 		fmt.Fprintln(toWorker, t.line.N)
 		if !answers.Scan() { // The worker has died: its output has ended.
-			t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) not computed: the worker process died", t.line.N)}
+			t.result <- notComputed(t.line, errWorkerDied)
 			continue
 		}
-		t.result <- result{line: t.line, text: fmt.Sprintf("fib(%d) = %s\n", t.line.N, answers.Text())}
+		text := fmt.Sprintf("fib(%d) = %s\n", t.line.N, answers.Text())
+		t.result <- result{line: t.line, text: text}
 	}
 	if startErr == nil {
 		toWorker.Close()
 		cmd.Wait()
 	}
+}
+
+// errWorkerDied fails the lines that a feeder takes after its worker died.
+var errWorkerDied = errors.New("the worker process died")
+
+// notComputed is the result of a line that no worker computed, and why.
+func notComputed(line fib.Line, why error) result {
+	return result{line: line, err: fmt.Errorf("fib(%d) not computed: %w", line.N, why)}
 }
 
 // serve is a worker process: it reads one number per line and writes fib of
