@@ -10,6 +10,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"time"
 )
@@ -21,9 +22,9 @@ const (
 )
 
 func main() {
-	fmt.Println("without synchronisation:", unsynchronised())
-	fmt.Println("with a mutex:", withMutex())
-	fmt.Println("with a channel:", withChannel())
+	say("without synchronisation:", unsynchronised())
+	say("with a mutex:", withMutex())
+	say("with a channel:", withChannel())
 }
 
 // unsynchronised lets every goroutine add to count directly: a data race.
@@ -86,4 +87,13 @@ func withChannel() int {
 		count += one
 	}
 	return count
+}
+
+// say prints one count. A count that cannot be written is reported, as in
+// every program of the tutorial, and ends the program with status 1.
+func say(what string, count int) {
+	if _, err := fmt.Println(what, count); err != nil {
+		fmt.Fprintf(os.Stderr, "race: writing results: %v\n", err)
+		os.Exit(1)
+	}
 }
