@@ -18,7 +18,7 @@ import (
 
 // budget is how much work, counted in calls of the recursive fib, a feeder
 // sends its worker process in all, the task in hand included, before it
-// waits for answers: about a millisecond's worth (fib makes almost a billion
+// waits for answers: about a millisecond's worth (fib makes about 0.8 billion
 // calls a second). Below it, many quick tasks travel together, so that the
 // pipes and system calls are paid once per batch; a task that costs more
 // always goes alone, so that it never waits behind another slow task while
