@@ -186,15 +186,9 @@ func openInput(interrupted context.Context, args []string, stdin io.Reader) (io.
 // no longer than waitDelay: stderr may be a pipe that nobody reads, and
 // the message must not keep the program from ending.
 func sayLast(stderr io.Writer, message string) {
-	written := make(chan struct{})
-	go func() {
-		fmt.Fprintln(stderr, message)
-		close(written)
-	}()
-	select {
-	case <-written:
-	case <-time.After(waitDelay):
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitDelay)
+	defer cancel()
+	fmt.Fprintln(untilDone{ctx, stderr}, message)
 }
 
 // A task is one number for a worker, with the channel that takes its result.
