@@ -258,7 +258,8 @@ func printInOrder(ctx context.Context, futures <-chan (<-chan result), stdout, s
 // receiveOrFlush receives from ch. When nothing is there yet, it first
 // flushes out, so that what is printed is seen while we wait. It gives up
 // when the flush fails, or when ctx is done: nobody would see what we
-// waited for.
+// waited for. (In chapter 02 nothing ends ctx while the printer waits; the
+// code is chapter 03's too, where an interruption does.)
 func receiveOrFlush[T any](ctx context.Context, ch <-chan T, out *bufio.Writer) (value T, open bool, err error) {
 	select {
 	case value, open = <-ch:
