@@ -105,16 +105,27 @@ func (t *telling) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write tells what the worker is about to write in the file at path plus
+// ".tried", and what it has written at path only once the pool can read
+// it: a test that sees an answer there and then kills the worker must not
+// find the pool without it.
 func (t *telling) Write(p []byte) (int, error) {
-	t.tell(p)
-	return t.w.Write(p)
+	tell(t.path+".tried", p)
+	n, err := t.w.Write(p)
+	tell(t.path, p[:n])
+	return n, err
 }
 
 func (t *telling) tell(p []byte) {
+	tell(t.path, p)
+}
+
+// tell appends p to the file at path.
+func tell(path string, p []byte) {
 	if len(p) == 0 {
 		return
 	}
-	f, err := os.OpenFile(t.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		panic(err) // The test that set tellVar sees the worker die.
 	}
