@@ -263,11 +263,27 @@ func startProgram(t *testing.T, program string, stdout io.Writer, args ...string
 }
 
 // waitExit waits for the program cmd to exit, and fails the test if it
-// has not within fibtest.Limit: only a hang takes so long.
+// has not within fibtest.Limit: only a hang takes so long. Then it has the
+// program print its goroutines (SIGQUIT), and shows what its stderr holds,
+// so that the failure says what the program waited for. It watches the
+// process rather than wait for it in a goroutine, which would race with
+// the cleanup of startProgram after a failure.
 func waitExit(t *testing.T, cmd *exec.Cmd) time.Duration {
 	t.Helper()
 	start := time.Now()
-	fibtest.Within(t, "the program", func() { cmd.Wait() })
+	for alive(cmd.Process.Pid) {
+		if time.Since(start) > fibtest.Limit {
+			cmd.Process.Signal(syscall.SIGQUIT)
+			time.Sleep(time.Second)
+			var dump []byte
+			if f, ok := cmd.Stderr.(*os.File); ok {
+				dump, _ = os.ReadFile(f.Name())
+			}
+			t.Fatalf("the program has not exited after %v: it hangs. Its stderr:\n%s", fibtest.Limit, dump)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Wait() // It has exited: this returns at once.
 	return time.Since(start)
 }
 
