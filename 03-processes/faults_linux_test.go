@@ -297,13 +297,18 @@ func contents(t *testing.T, f *os.File) string {
 }
 
 // workersOf returns the process ids of the worker processes of the program
-// cmd, once there are n of them.
-func workersOf(t *testing.T, cmd *exec.Cmd, n int) []int {
+// cmd, once there are n of them and each has said it is ready, as its tell
+// file in dir shows (see tellVar). A child that has not yet become a
+// worker must not be stopped: Go's os/exec waits for a new process to
+// start its program, and the feeder with it.
+func workersOf(t *testing.T, dir string, cmd *exec.Cmd, n int) []int {
 	var pids []int
 	waitFor(t, fmt.Sprintf("%d workers have started", n), func() bool {
 		pids = nil
 		for _, p := range children(cmd.Process.Pid) {
-			pids = append(pids, p.pid)
+			if _, err := os.Stat(filepath.Join(dir, strconv.Itoa(p.pid)+".out")); err == nil {
+				pids = append(pids, p.pid)
+			}
 		}
 		return len(pids) == n
 	})
@@ -358,10 +363,10 @@ func TestSignals(t *testing.T) {
 	stopped := func(t *testing.T, dir string, cmd *exec.Cmd, stdin io.WriteCloser) []int {
 		fmt.Fprint(stdin, "45\n")
 		syscall.Kill(workerWith(t, dir, 45), syscall.SIGSTOP)
-		return workersOf(t, cmd, 2)
+		return workersOf(t, dir, cmd, 2)
 	}
 	stoppedAtTheEnd := func(t *testing.T, dir string, cmd *exec.Cmd, stdin io.WriteCloser) []int {
-		workers := workersOf(t, cmd, 2)
+		workers := workersOf(t, dir, cmd, 2)
 		for _, pid := range workers {
 			syscall.Kill(pid, syscall.SIGSTOP)
 		}
@@ -369,7 +374,7 @@ func TestSignals(t *testing.T) {
 		return workers
 	}
 	blocked := func(t *testing.T, dir string, cmd *exec.Cmd, stdin io.WriteCloser) []int {
-		workers := workersOf(t, cmd, 2)
+		workers := workersOf(t, dir, cmd, 2)
 		go func() { // Far more answers than a pipe holds.
 			fmt.Fprint(stdin, strings.Repeat("1\n", 100_000))
 		}()
