@@ -52,7 +52,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("threads", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	// By default, one worker for each CPU that Go may use: GOMAXPROCS,
-	// which, unlike runtime.NumCPU, respects a container's CPU limit; but
+	// which, unlike runtime.NumCPU, follows a CPU quota (a container's); but
 	// no more than maxWorkers, since a default is never a usage error.
 	workers := flags.Int("workers", min(runtime.GOMAXPROCS(0), maxWorkers), fmt.Sprintf("number of worker goroutines: one per CPU that Go may use (GOMAXPROCS), at most %d", maxWorkers))
 	flags.Usage = func() {

@@ -78,7 +78,7 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 	flags := flag.NewFlagSet("processes", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	// By default, one worker for each CPU that Go may use: GOMAXPROCS,
-	// which, unlike runtime.NumCPU, respects a container's CPU limit; but
+	// which, unlike runtime.NumCPU, follows a CPU quota (a container's); but
 	// no more than maxWorkers, since a default is never a usage error.
 	workers := flags.Int("workers", min(runtime.GOMAXPROCS(0), maxWorkers), fmt.Sprintf("number of worker processes: one per CPU that Go may use (GOMAXPROCS), at most %d", maxWorkers))
 	timeout := flags.Duration("timeout", defaultTimeout, "how long a worker process may stay silent over one task")
