@@ -26,7 +26,7 @@ func benchPool(b *testing.B, workers int) *pool {
 // one per CPU, against what the machine allows: see fibtest.Speedup.
 func BenchmarkCPU(b *testing.B) {
 	fibtest.Speedup(b, func(workers int, input io.Reader) {
-		benchPool(b, workers).run(context.Background(), input, io.Discard)
+		benchPool(b, workers).answerAll(context.Background(), input, io.Discard)
 	})
 }
 
@@ -34,7 +34,7 @@ func BenchmarkCPU(b *testing.B) {
 // plain loop: see fibtest.PerTask.
 func BenchmarkTrivial(b *testing.B) {
 	fibtest.PerTask(b, func(workers int, input io.Reader) bool {
-		allAnswered, err := benchPool(b, workers).run(context.Background(), input, io.Discard)
+		allAnswered, err := benchPool(b, workers).answerAll(context.Background(), input, io.Discard)
 		return allAnswered && err == nil
 	})
 }
@@ -44,7 +44,7 @@ func BenchmarkTrivial(b *testing.B) {
 // its pipes, and waiting for it to exit. Chapter 02's pool has no such cost.
 func BenchmarkOneTask(b *testing.B) {
 	for b.Loop() {
-		allAnswered, err := benchPool(b, 1).run(context.Background(), strings.NewReader("1\n"), io.Discard)
+		allAnswered, err := benchPool(b, 1).answerAll(context.Background(), strings.NewReader("1\n"), io.Discard)
 		if !allAnswered || err != nil {
 			b.Fatal("the line was not answered")
 		}

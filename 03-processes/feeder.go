@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,9 +11,10 @@ import (
 )
 
 // This file holds the feeder: the goroutine that keeps one worker process
-// busy. How many tasks a worker may hold (pacing) is decided in hasRoom;
-// how long it may stay silent over them, in tick; what happens when a
-// worker process is lost, in lose; and a new one is started in start.
+// busy. How many tasks a worker may hold is decided in hasRoom, and when
+// they are written out in mustFlush; how long it may stay silent over
+// them, by its silence clock; what happens when a worker process is lost,
+// in lose; and a new one is started in start.
 
 // budget is how much work, counted in calls of the recursive fib, a feeder
 // sends its worker process in all, the task in hand included, before it
@@ -66,11 +66,11 @@ type feeder struct {
 	reports    io.Writer      // the pool's stderr, which we stop waiting for once ctx is done
 	worker     *workerProcess // the running worker process, or nil
 	ready      bool           // the worker has said it is ready
-	done       bool           // we have closed the worker's input
+	inputEnded bool           // we have closed the worker's input
 	unanswered []sentTask     // sent to the worker and not yet answered, oldest first
 	cost       int64          // what the unanswered tasks cost, in calls of fib
 	unflushed  int            // how many of them, at the end, are still in our buffer
-	silent     int            // clock ticks since the worker last said something
+	silence    silenceClock   // how long the worker has said nothing
 }
 
 // feed keeps a worker process busy: it takes tasks, sends them to the
@@ -79,8 +79,8 @@ type feeder struct {
 // when the pool gives up starting worker processes; in every case only
 // after its worker process has exited.
 func (p *pool) feed(ctx context.Context, tasks <-chan task) {
-	f := &feeder{pool: p, reports: untilDone{ctx, p.stderr}}
-	clock := time.NewTicker(p.timeout / ticksPerTimeout)
+	f := &feeder{pool: p, reports: untilDone{ctx, p.stderr}, silence: silenceClock{tick: p.timeout / ticksPerTimeout}}
+	clock := time.NewTicker(f.silence.tick)
 	defer clock.Stop()
 	// The first worker starts at once, so that its start-up overlaps
 	// with reading the input.
@@ -91,30 +91,27 @@ func (p *pool) feed(ctx context.Context, tasks <-chan task) {
 		if f.worker == nil && len(f.unanswered) > 0 && !f.start() {
 			return // The pool gave up starting workers: every task we held has failed.
 		}
-		if f.worker != nil && tasks == nil && len(f.unanswered) == 0 && !f.done {
+		if f.worker != nil && tasks == nil && len(f.unanswered) == 0 && !f.inputEnded {
 			f.worker.closeInput() // All answered: the worker may exit.
-			f.done = true
+			f.inputEnded = true
 		}
-		var take <-chan task // nil, so never ready, while the worker holds enough
+		var next <-chan task // nil, so never ready, while the worker holds enough
 		if f.hasRoom() {
-			take = tasks
+			next = tasks
 		}
 		// A task that is ready now joins the batch for the worker. When
-		// none is, we write the batch out before we wait, if the worker
-		// could run out of work: when it has nothing we have written, or
-		// when the batch is half of what it may hold; and at once when
-		// the worker holds a slow task, which no batch is to hold back.
+		// none is, the batch may have to go out before we wait.
 		select {
-		case t, open := <-take:
+		case t, open := <-next:
 			if !open {
 				tasks = nil // No more tasks: we answer the ones we hold.
 			} else {
-				f.take(t)
+				f.hold(t)
 			}
 			continue
 		default:
 		}
-		if f.unflushed > 0 && (f.unflushed == len(f.unanswered) || f.unflushed >= maxSent/2 || f.cost >= budget) {
+		if f.mustFlush() {
 			f.worker.flush()
 			f.unflushed = 0
 		}
@@ -127,17 +124,17 @@ func (p *pool) feed(ctx context.Context, tasks <-chan task) {
 				}
 			}
 			return
-		case t, open := <-take:
+		case t, open := <-next:
 			if !open {
 				tasks = nil
 			} else {
-				f.take(t)
+				f.hold(t)
 			}
 		case m, open := <-f.messages():
 			switch {
 			case open:
 				f.hear(m)
-			case f.done && len(f.unanswered) == 0:
+			case f.inputEnded && len(f.unanswered) == 0:
 				f.worker = nil // It has exited, as we asked it to.
 			default:
 				f.lose("died (" + f.worker.exitStatus() + ")")
@@ -154,11 +151,20 @@ func (f *feeder) hasRoom() bool {
 	return len(f.unanswered) == 0 || (len(f.unanswered) < maxSent && f.cost < budget)
 }
 
-// take sends t to the worker process. Without a worker process, t waits
-// in unanswered for start.
-func (f *feeder) take(t task) {
+// mustFlush reports whether the tasks we have queued for the worker must be
+// written out now, when no more tasks are ready: when the worker has none
+// of them yet, and could run out of work; when they are half of what it
+// may hold; and at once when the worker holds a slow task, which no batch
+// is to hold back. Otherwise they wait for more, to travel together.
+func (f *feeder) mustFlush() bool {
+	return f.unflushed > 0 && (f.unflushed == len(f.unanswered) || f.unflushed >= maxSent/2 || f.cost >= budget)
+}
+
+// hold sends t to the worker process, and holds it in unanswered until the
+// worker answers it. Without a worker process, t waits there for start.
+func (f *feeder) hold(t task) {
 	if len(f.unanswered) == 0 {
-		f.silent = 0 // An idle worker starts on t now: its clock starts afresh.
+		f.silence.heard() // An idle worker starts on t now: its clock starts afresh.
 	}
 	f.unanswered = append(f.unanswered, sentTask{task: t})
 	f.cost += int64(fib.Calls(t.line.N))
@@ -183,7 +189,7 @@ func (f *feeder) messages() <-chan message {
 // writes what it has before it starts a slow one, so the time between two
 // messages is the time of one task.
 func (f *feeder) hear(m message) {
-	f.silent = 0
+	f.silence.heard()
 	switch {
 	case m.ready && !f.ready:
 		f.ready = true
@@ -215,19 +221,38 @@ func (f *feeder) answered(value int) {
 // has been silent too long is stopped. An idle worker, which waits for a
 // task, owes us nothing, and is never late.
 func (f *feeder) tick() {
-	if f.worker == nil || (f.ready && len(f.unanswered) == 0 && !f.done) {
+	if f.worker == nil || (f.ready && len(f.unanswered) == 0 && !f.inputEnded) {
 		return
 	}
-	f.silent++
-	tick := f.pool.timeout / ticksPerTimeout
-	limit := ticksPerTimeout
+	limit := f.pool.timeout
 	if !f.ready {
-		limit = int((startupLimit + tick - 1) / tick) // rounded up
+		limit = startupLimit
 	}
-	if f.silent > limit {
+	if late, after := f.silence.ticked(limit); late {
 		f.worker.kill()
-		f.lose(fmt.Sprintf("was stopped after %v", tick*time.Duration(limit)))
+		f.lose(fmt.Sprintf("was stopped after %v", after))
 	}
+}
+
+// A silenceClock counts the ticks of a feeder's clock for which its worker
+// has said nothing (see ticksPerTimeout).
+type silenceClock struct {
+	tick   time.Duration // how often the clock ticks: timeout/ticksPerTimeout
+	silent int           // ticks since the worker last said something
+}
+
+// heard starts the count afresh: the worker has said something, or has just
+// been given work after it had none.
+func (c *silenceClock) heard() {
+	c.silent = 0
+}
+
+// ticked counts a tick, and reports whether the worker has now been silent
+// for longer than limit, rounded up to whole ticks, and that limit.
+func (c *silenceClock) ticked(limit time.Duration) (late bool, after time.Duration) {
+	c.silent++
+	ticks := int((limit + c.tick - 1) / c.tick) // rounded up
+	return c.silent > ticks, c.tick * time.Duration(ticks)
 }
 
 // lose handles the loss of the worker process, which has died or been
@@ -248,7 +273,7 @@ func (f *feeder) lose(how string) {
 			f.answered(m.value)
 		}
 	}
-	f.worker, f.ready, f.done, f.unflushed = nil, false, false, 0
+	f.worker, f.ready, f.inputEnded, f.unflushed = nil, false, false, 0
 	switch {
 	case !wasReady:
 		f.pool.starts.fail(how, f.reports)
@@ -283,7 +308,8 @@ func (f *feeder) start() bool {
 			f.pool.starts.fail(err.Error(), f.reports)
 			continue
 		}
-		f.worker, f.silent = w, 0
+		f.worker = w
+		f.silence.heard()
 		for _, t := range f.unanswered {
 			w.send(t.line)
 		}
@@ -295,37 +321,6 @@ func (f *feeder) start() bool {
 	}
 	f.unanswered, f.cost = nil, 0
 	return false
-}
-
-// untilDone writes to w until ctx is done, and from then on stops waiting
-// for a write. A write to stderr can wait for good, when stderr is a pipe
-// that nobody reads, and a feeder stuck there would never see that the
-// pool is interrupted. A write it stops waiting for goes on in a goroutine
-// of its own, which ends when the write does, or with the program.
-type untilDone struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (u untilDone) Write(p []byte) (int, error) {
-	if err := u.ctx.Err(); err != nil {
-		return 0, err
-	}
-	p = bytes.Clone(p) // The caller may reuse p once we return.
-	written := make(chan error, 1)
-	go func() {
-		_, err := u.w.Write(p)
-		written <- err
-	}()
-	select {
-	case err := <-written:
-		if err != nil {
-			return 0, err
-		}
-		return len(p), nil
-	case <-u.ctx.Done():
-		return 0, u.ctx.Err()
-	}
 }
 
 // A startRecord counts the worker processes that failed to start in a row,

@@ -18,6 +18,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -147,7 +148,7 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		return 1
 	}
 	p := &pool{program: program, workers: *workers, timeout: *timeout, stderr: stderr}
-	allAnswered, err := p.run(interrupted, in, stdout)
+	allAnswered, err := p.answerAll(interrupted, in, stdout)
 	switch {
 	case interrupted.Err() != nil:
 		return 130 // The deferred function says so.
@@ -191,6 +192,37 @@ func sayLast(stderr io.Writer, message string) {
 	fmt.Fprintln(untilDone{ctx, stderr}, message)
 }
 
+// untilDone writes to w until ctx is done, and from then on stops waiting
+// for a write. A write to stderr can wait for good, when stderr is a pipe
+// that nobody reads, and a feeder stuck there would never see that the
+// pool is interrupted. A write it stops waiting for goes on in a goroutine
+// of its own, which ends when the write does, or with the program.
+type untilDone struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (u untilDone) Write(p []byte) (int, error) {
+	if err := u.ctx.Err(); err != nil {
+		return 0, err
+	}
+	p = bytes.Clone(p) // The caller may reuse p once we return.
+	written := make(chan error, 1)
+	go func() {
+		_, err := u.w.Write(p)
+		written <- err
+	}()
+	select {
+	case err := <-written:
+		if err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	case <-u.ctx.Done():
+		return 0, u.ctx.Err()
+	}
+}
+
 // A task is one number for a worker, with the channel that takes its result.
 // That channel has room for exactly one result, so the worker never waits to
 // send it: it is a future, a result that will be there.
@@ -225,12 +257,12 @@ type pool struct {
 // errNoWorker fails the lines that no worker process is left to compute.
 var errNoWorker = errors.New("no worker process could be started to compute it")
 
-// run answers every line of in with worker processes, like chapter 02's pool
+// answerAll answers every line of in with worker processes, like chapter 02's pool
 // and Python's Executor.map: results in the order of the lines, computed in
 // any order. It reports whether every line was answered, and the error that
 // stopped it writing to stdout, if any. When interrupted is done, it stops
 // every worker process and returns at once.
-func (p *pool) run(interrupted context.Context, in io.Reader, stdout io.Writer) (allAnswered bool, err error) {
+func (p *pool) answerAll(interrupted context.Context, in io.Reader, stdout io.Writer) (allAnswered bool, err error) {
 	// ctx stops the feeders and the reader: when we are interrupted, or
 	// when the printer cannot write.
 	ctx, cancel := context.WithCancel(interrupted)

@@ -251,7 +251,7 @@ func runWith(program string, p *pool, input io.Reader) outcome {
 		p.timeout = defaultTimeout
 	}
 	p.stderr = &stderr
-	allAnswered, err := p.run(context.Background(), input, &stdout)
+	allAnswered, err := p.answerAll(context.Background(), input, &stdout)
 	if err != nil {
 		panic(err)
 	}
@@ -287,7 +287,7 @@ func TestRandomBatches(t *testing.T) {
 func TestAnswersWhileTheInputIsOpen(t *testing.T) {
 	fibtest.Typing(t, func(in io.Reader, out io.Writer) bool {
 		p := &pool{program: self(t), workers: 2, timeout: defaultTimeout, stderr: io.Discard}
-		allAnswered, err := p.run(context.Background(), in, out)
+		allAnswered, err := p.answerAll(context.Background(), in, out)
 		return allAnswered && err == nil
 	})
 }
@@ -517,7 +517,7 @@ func TestFailedFlushWhileWaiting(t *testing.T) {
 		go fmt.Fprint(typing, "1\n")
 		p := &pool{program: self(t), workers: 2, timeout: defaultTimeout, stderr: io.Discard}
 		var err error
-		fibtest.Within(t, "the pool", func() { _, err = p.run(context.Background(), in, &fibtest.FullDisk{}) })
+		fibtest.Within(t, "the pool", func() { _, err = p.answerAll(context.Background(), in, &fibtest.FullDisk{}) })
 		if err == nil {
 			t.Error("the pool reported no error")
 		}
