@@ -103,3 +103,42 @@ func timeRun(b *testing.B, program, input, marker string) (total, first time.Dur
 	}
 	return time.Since(start), first
 }
+
+// BenchmarkSteps runs each step of the chapter, built as a user builds it,
+// on the same 100,000 lines of `1` with two workers, and reports what each
+// costs per line, start and end included. The steps take turns, in an
+// order that rotates, so that a machine whose speed drifts affects all
+// alike. Only the chapter's pool, the last step, sends quick tasks in
+// batches; the steps before it pay a round trip through the pipes per line.
+func BenchmarkSteps(b *testing.B) {
+	steps := []string{"pool1", "pool2", "pool3", "pool4", "."}
+	programs := make([]string, len(steps))
+	for i, step := range steps {
+		programs[i] = filepath.Join(b.TempDir(), "step")
+		pkg := "example.com/goinparallel/03-processes/" + step
+		if step == "." {
+			pkg = "example.com/goinparallel/03-processes"
+		}
+		if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", programs[i], pkg).CombinedOutput(); err != nil {
+			b.Fatalf("building %s: %v\n%s", pkg, err, out)
+		}
+	}
+	const lines = 100_000
+	input := strings.Repeat("1\n", lines)
+	took := make([]time.Duration, len(steps))
+	turn := 0
+	for b.Loop() {
+		for k := range steps {
+			i := (turn + k) % len(steps)
+			total, _ := timeRun(b, programs[i], input, "")
+			took[i] += total
+		}
+		turn++
+	}
+	for i, step := range steps {
+		if step == "." {
+			step = "03-processes"
+		}
+		b.ReportMetric(float64(took[i].Nanoseconds())/float64(b.N*lines), "ns/line-"+step)
+	}
+}
