@@ -221,6 +221,40 @@ func TestREADME(t *testing.T) {
 	}
 }
 
+// codeLines finds where a Markdown file says how many lines of code a Go
+// file has, with the command that counts them.
+var codeLines = regexp.MustCompile("(\\d+)\\s+lines of code, comments and blank lines aside\\s+\\(`grep -cvE '\\^\\\\s\\*\\(//\\|\\$\\)' ([^`]+)`\\)")
+
+// TestCodeLines holds true what README.md says of the size of a program:
+// the lines of a Go file that are neither comments nor blank, which its
+// grep command counts.
+func TestCodeLines(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := codeLines.FindAllStringSubmatch(string(readme), -1)
+	if len(claims) == 0 {
+		t.Fatal("README.md no longer says how many lines of code the first pool has: this test or README is out of date")
+	}
+	blankOrComment := regexp.MustCompile(`^\s*(//|$)`)
+	for _, claim := range claims {
+		src, err := os.ReadFile(claim[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for line := range strings.Lines(strings.ReplaceAll(string(src), "\r\n", "\n")) {
+			if !blankOrComment.MatchString(strings.TrimSuffix(line, "\n")) {
+				n++
+			}
+		}
+		if strconv.Itoa(n) != claim[1] {
+			t.Errorf("README.md: %s has %d lines of code, comments and blank lines aside, not %s", claim[2], n, claim[1])
+		}
+	}
+}
+
 // markdownFiles returns the Markdown files of the repository, with paths
 // from its root in slash form. Like the go command, it skips directories
 // whose names start with "." or "_", and testdata.

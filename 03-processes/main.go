@@ -2,6 +2,8 @@
 // fills the empty "Workers with Multiprocessing" section of the Python
 // tutorial: the same input, output and exit status as chapter 02's
 // goroutine pool, but every worker is a separate operating system process.
+// It is the last step of the chapter: pool1 is the first pool, and pool2
+// to pool4 each answer one fault of the step before.
 //
 // Usage:
 //

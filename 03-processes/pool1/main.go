@@ -8,9 +8,9 @@
 //	pool1 [-workers N] [file]
 //
 // It is a lesson, not a tool: a worker process that dies or hangs is not
-// replaced, and the lines it owed are lost or wait for ever. The chapter's
-// pool, ../main.go, is this one with each of those faults answered, one
-// step at a time (see ../README.md).
+// replaced, and the lines it owed are lost or wait for ever. The steps
+// ../pool2, ../pool3 and ../pool4 answer one fault each, and the chapter's
+// pool, ../main.go, is the last step (see ../../README.md).
 package main
 
 import (
