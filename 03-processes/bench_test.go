@@ -111,7 +111,7 @@ func timeRun(b *testing.B, program, input, marker string) (total, first time.Dur
 // alike. Only the chapter's pool, the last step, sends quick tasks in
 // batches; the steps before it pay a round trip through the pipes per line.
 func BenchmarkSteps(b *testing.B) {
-	steps := []string{"pool1", "pool2", "pool3", "pool4", "."}
+	steps := []string{"pool1", "pool2", "pool3", "pool4", "pool5", "pool6", "."}
 	programs := make([]string, len(steps))
 	for i, step := range steps {
 		programs[i] = filepath.Join(b.TempDir(), "step")

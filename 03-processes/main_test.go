@@ -571,7 +571,7 @@ func TestSameAsChapter02(t *testing.T) {
 	// test binary would compute ten times as slowly.
 	threads := build(t, "02-threads")
 	pools := map[string]string{"03": build(t, "03-processes")}
-	for _, step := range []string{"pool1", "pool2", "pool3", "pool4"} {
+	for _, step := range []string{"pool1", "pool2", "pool3", "pool4", "pool5", "pool6"} {
 		pools["03's "+step] = build(t, "03-processes/"+step)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -660,7 +660,7 @@ func runProgram(t *testing.T, path, input string, args ...string) outcome {
 func TestSharedWithChapter02(t *testing.T) {
 	shared := []string{"maxWorkers", "inFlight", "queue", "task", "result", "read", "printInOrder", "receiveOrFlush"}
 	theirs := declarations(t, "../02-threads/main.go")
-	for _, dir := range []string{".", "pool1", "pool2", "pool3", "pool4"} {
+	for _, dir := range []string{".", "pool1", "pool2", "pool3", "pool4", "pool5", "pool6"} {
 		ours := declarations(t, filepath.Join(dir, "main.go"))
 		maps.Copy(ours, declarations(t, filepath.Join(dir, "chapter02.go")))
 		for _, name := range shared {

@@ -33,7 +33,8 @@ func TestSteps(t *testing.T) {
 	slow(t)
 	// Chapter 03's pools in the order a reader meets them: the first pool,
 	// each hardening step, and the chapter's pool, the last step.
-	steps := []string{"03-processes/pool1", "03-processes/pool2", "03-processes/pool3", "03-processes/pool4", "03-processes"}
+	steps := []string{"03-processes/pool1", "03-processes/pool2", "03-processes/pool3", "03-processes/pool4",
+		"03-processes/pool5", "03-processes/pool6", "03-processes"}
 	programs := map[string]string{}
 	for _, step := range steps {
 		programs[step] = build(t, step)
@@ -43,9 +44,10 @@ func TestSteps(t *testing.T) {
 		{"a worker stopped while it computes", "03-processes/pool3", workerStopped},
 		{"Ctrl-C", "03-processes/pool4", interruptedBy(func(pid int) { syscall.Kill(-pid, syscall.SIGINT) })},
 		{"SIGTERM to the pool alone", "03-processes/pool4", interruptedBy(func(pid int) { syscall.Kill(pid, syscall.SIGTERM) })},
-		{"standard output closed", "03-processes", stdoutClosed},
-		{"workers that can no longer start", "03-processes", workersCannotStart},
+		{"workers that can no longer start", "03-processes/pool5", workersCannotStart},
+		{"standard output closed", "03-processes/pool6", stdoutClosed},
 		{"the pool killed with SIGKILL", "03-processes", poolKilled},
+		{"Ctrl-C while it opens a FIFO", "03-processes", interruptedOpeningAFIFO},
 	}
 	for _, fault := range faults {
 		i := slices.Index(steps, fault.answeredBy)
@@ -138,11 +140,8 @@ func workerStopped(t *testing.T, program string) error {
 	syscall.Kill(worker, syscall.SIGSTOP)
 	fmt.Fprint(stdin, "30\n")
 	stdin.Close()
-	const limit = 10 * time.Second // The pools that stop it end in about a second.
-	for start := time.Now(); alive(cmd.Process.Pid); time.Sleep(5 * time.Millisecond) {
-		if time.Since(start) > limit {
-			return fmt.Errorf("the pool still waits, %v after its input ended, for a worker that is stopped", limit)
-		}
+	if !exitsWithin(cmd, 10*time.Second) { // The pools that stop it end in about a second.
+		return fmt.Errorf("the pool still waits, 10s after its input ended, for a worker that is stopped")
 	}
 	want := outcome{
 		Stdout: "fib(1) = 1\nfib(30) = 832040\n",
@@ -245,4 +244,36 @@ func poolKilled(t *testing.T, program string) error {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// interruptedOpeningAFIFO gives the program a named pipe (a FIFO) as its
+// input, which nobody opens to write, and sends Ctrl-C while the program
+// waits to open it. The program must end with status 130, as ever.
+func interruptedOpeningAFIFO(t *testing.T, program string) error {
+	path := filepath.Join(t.TempDir(), "input")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, stdin, stdout, stderr := startStep(t, program, path)
+	defer stdin.Close()
+	blockedIn(t, cmd.Process.Pid, "wait_for_partner", "the pool is blocked opening the FIFO")
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	if !exitsWithin(cmd, 10*time.Second) {
+		return fmt.Errorf("Ctrl-C did not end the program in 10s: it still waits to open its input")
+	}
+	want := outcome{Stderr: "processes: interrupted; the workers are stopped\n", Status: 130}
+	if diff := cmp.Diff(want, ended(t, cmd, stdout, stderr)); diff != "" {
+		return fmt.Errorf("(-want +got):\n%s", diff)
+	}
+	return nil
+}
+
+// exitsWithin reports whether the program cmd exits within limit.
+func exitsWithin(cmd *exec.Cmd, limit time.Duration) bool {
+	for start := time.Now(); alive(cmd.Process.Pid); time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > limit {
+			return false
+		}
+	}
+	return true
 }

@@ -8,8 +8,8 @@
 //
 //	pool4 [-workers N] [-timeout D] [file]
 //
-// The chapter's pool, ../main.go, is this one with the rest of what a
-// pool needs in the field (see ../README.md).
+// Workers that cannot start are still tried, and reported, once per line:
+// ../pool5 answers that.
 package main
 
 import (
