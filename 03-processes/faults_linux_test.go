@@ -98,14 +98,14 @@ func TestKilledWorkerTaskIsRetried(t *testing.T) {
 	slow(t)
 	dir := tellDir(t)
 	input, wait := startPool(t, &pool{workers: 1})
-	fmt.Fprintln(input, "1\n40\n1\n2\n3")
-	victim := workerWith(t, dir, 40)
+	fmt.Fprintln(input, "1\n37\n1\n2\n3")
+	victim := workerWith(t, dir, 37)
 	syscall.Kill(victim, syscall.SIGKILL)
 	fmt.Fprintln(input, "10")
 	input.Close()
 	want := outcome{
-		Stdout: "fib(1) = 1\nfib(40) = 102334155\nfib(1) = 1\nfib(2) = 1\nfib(3) = 2\nfib(10) = 55\n",
-		Stderr: "processes: line 2: the worker computing fib(40) died (signal: killed); trying a new worker\n",
+		Stdout: "fib(1) = 1\nfib(37) = 24157817\nfib(1) = 1\nfib(2) = 1\nfib(3) = 2\nfib(10) = 55\n",
+		Stderr: "processes: line 2: the worker computing fib(37) died (signal: killed); trying a new worker\n",
 	}
 	if got := wait(); got != want {
 		t.Errorf("got  %+v\nwant %+v", got, want)
