@@ -223,7 +223,7 @@ func TestREADME(t *testing.T) {
 
 // codeLines finds where a Markdown file says how many lines of code a Go
 // file has, with the command that counts them.
-var codeLines = regexp.MustCompile("(\\d+)\\s+lines of code, comments and blank lines aside\\s+\\(`grep -cvE '\\^\\\\s\\*\\(//\\|\\$\\)' ([^`]+)`\\)")
+var codeLines = regexp.MustCompile("(\\d+)\\s+lines\\s+of\\s+code,\\s+comments\\s+and\\s+blank\\s+lines\\s+aside\\s+\\(`grep -cvE '\\^\\\\s\\*\\(//\\|\\$\\)' ([^`]+)`\\)")
 
 // TestCodeLines holds true what README.md says of the size of a program:
 // the lines of a Go file that are neither comments nor blank, which its

@@ -3,7 +3,7 @@
 // tutorial: the same input, output and exit status as chapter 02's
 // goroutine pool, but every worker is a separate operating system process.
 // It is the last step of the chapter: pool1 is the first pool, and pool2
-// to pool4 each answer one fault of the step before.
+// to pool6 each answer one fault of the step before.
 //
 // Usage:
 //

@@ -9,8 +9,8 @@
 //
 // It is a lesson, not a tool: a worker process that dies or hangs is not
 // replaced, and the lines it owed are lost or wait for ever. The steps
-// ../pool2, ../pool3 and ../pool4 answer one fault each, and the chapter's
-// pool, ../main.go, is the last step (see ../../README.md).
+// ../pool2 to ../pool6 answer one fault each, and the chapter's pool,
+// ../main.go, is the last step (see ../../README.md).
 package main
 
 import (
@@ -61,6 +61,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("processes", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	workers := flags.Int("workers", min(runtime.GOMAXPROCS(0), maxWorkers), "number of worker processes")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: processes [-workers N] [file]")
+		flags.PrintDefaults()
+	}
 	if err := flags.Parse(args); err == flag.ErrHelp {
 		return 0
 	} else if err != nil {
@@ -69,6 +73,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *workers < 1 || *workers > maxWorkers {
 		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
+	}
+	// Started with its standard output closed, the program would print its
+	// results to nowhere and say nothing (see fib.CheckStdout).
+	if f, ok := stdout.(*os.File); ok {
+		if err := fib.CheckStdout(f); err != nil {
+			fmt.Fprintf(stderr, "processes: writing results: %v\n", err)
+			return 1
+		}
 	}
 	in, err := fib.Open(flags.Args(), stdin)
 	if err != nil {

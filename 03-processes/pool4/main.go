@@ -72,6 +72,10 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 	flags.SetOutput(stderr)
 	workers := flags.Int("workers", min(runtime.GOMAXPROCS(0), maxWorkers), "number of worker processes")
 	timeout := flags.Duration("timeout", defaultTimeout, "how long a worker process may take over one task")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: processes [-workers N] [-timeout D] [file]")
+		flags.PrintDefaults()
+	}
 	if err := flags.Parse(args); err == flag.ErrHelp {
 		return 0
 	} else if err != nil {
@@ -84,6 +88,14 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 	if *timeout <= 0 {
 		fmt.Fprintf(stderr, "processes: -timeout %v: want a positive duration, such as 30s or 2m\n", *timeout)
 		return 2
+	}
+	// Started with its standard output closed, the program would print its
+	// results to nowhere and say nothing (see fib.CheckStdout).
+	if f, ok := stdout.(*os.File); ok {
+		if err := fib.CheckStdout(f); err != nil {
+			fmt.Fprintf(stderr, "processes: writing results: %v\n", err)
+			return 1
+		}
 	}
 	in, err := fib.Open(flags.Args(), stdin)
 	if err != nil {
@@ -159,8 +171,10 @@ func pool(interrupted context.Context, program string, workers int, timeout time
 	printed := make(chan outcome, 1)
 	go func() {
 		allAnswered, err := printInOrder(ctx, futures, stdout, stderr)
-		cancel()
 		printed <- outcome{allAnswered, err}
+		if err != nil {
+			cancel() // Nobody will see the rest: stop the reader and the feeders.
+		}
 	}()
 	feeding.Wait() // ...and waits for the worker to exit.
 	// Interrupted, we leave the reader and the printer where they may be
@@ -286,9 +300,10 @@ func startWorker(ctx context.Context, program string, stderr io.Writer) (*worker
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	// A read cannot be stopped at a deadline, so a goroutine of the
-	// worker's own reads its answers, and the feeder waits on a channel,
-	// which it can stop waiting on. The goroutine ends when the worker's
+	// A read from a pipe cannot be given a deadline on every system
+	// (Windows refuses), so a goroutine of the worker's own reads its
+	// answers, and the feeder waits on a channel, which it can stop
+	// waiting on. The goroutine ends when the worker's
 	// output does: when it exits, or is killed. Its buffer holds the one
 	// answer the worker owes, so that the goroutine never waits for a
 	// feeder that has stopped listening.

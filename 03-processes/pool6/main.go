@@ -1,7 +1,8 @@
 // Pool6 is chapter 03's sixth process pool: the fifth, ../pool5, with one
-// idea added. Output that cannot be written is an error, even when the
-// system hides it: started with its standard output closed, the pool says
-// so and exits with status 1, rather than print its results to nowhere.
+// idea added. Ctrl-C ends the pool even while it waits on something outside
+// itself, which no signal interrupts: to open its input, a named pipe that
+// nobody opens to write, or to write a report to a standard error that is
+// a pipe nobody reads.
 //
 // Usage:
 //
@@ -13,6 +14,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -72,6 +74,10 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 	flags.SetOutput(stderr)
 	workers := flags.Int("workers", min(runtime.GOMAXPROCS(0), maxWorkers), "number of worker processes")
 	timeout := flags.Duration("timeout", defaultTimeout, "how long a worker process may take over one task")
+	flags.Usage = func() {
+		fmt.Fprintln(stderr, "usage: processes [-workers N] [-timeout D] [file]")
+		flags.PrintDefaults()
+	}
 	if err := flags.Parse(args); err == flag.ErrHelp {
 		return 0
 	} else if err != nil {
@@ -93,8 +99,12 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 			return 1
 		}
 	}
-	in, err := fib.Open(flags.Args(), stdin)
-	if err != nil {
+	in, err := openInput(interrupted, flags.Args(), stdin)
+	switch {
+	case interrupted.Err() != nil:
+		sayLast(stderr, "processes: interrupted; the workers are stopped")
+		return 130
+	case err != nil:
 		fmt.Fprintf(stderr, "processes: %v\n", err)
 		return 2
 	}
@@ -108,7 +118,7 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 	allAnswered, err := pool(interrupted, program, *workers, *timeout, in, stdout, stderr)
 	switch {
 	case interrupted.Err() != nil:
-		fmt.Fprintln(stderr, "processes: interrupted; the workers are stopped")
+		sayLast(stderr, "processes: interrupted; the workers are stopped")
 		return 130
 	case err != nil:
 		fmt.Fprintf(stderr, "processes: writing results: %v\n", err)
@@ -168,8 +178,10 @@ func pool(interrupted context.Context, program string, workers int, timeout time
 	printed := make(chan outcome, 1)
 	go func() {
 		allAnswered, err := printInOrder(ctx, futures, stdout, stderr)
-		cancel()
 		printed <- outcome{allAnswered, err}
+		if err != nil {
+			cancel() // Nobody will see the rest: stop the reader and the feeders.
+		}
 	}()
 	feeding.Wait() // ...and waits for the worker to exit.
 	// Interrupted, we leave the reader and the printer where they may be
@@ -191,7 +203,7 @@ const maxTries = 2
 // it, and sends the result on. When tasks is closed, it stops its worker.
 // When ctx is done, it kills its worker and returns, whatever it waits for.
 func feed(ctx context.Context, program string, timeout time.Duration, starts *startRecord, tasks <-chan task, stderr io.Writer) {
-	f := &feeder{program: program, timeout: timeout, starts: starts, stderr: stderr}
+	f := &feeder{program: program, timeout: timeout, starts: starts, stderr: stderr, reports: untilDone{ctx, stderr}}
 	defer f.stopWorker()
 	for {
 		select {
@@ -207,13 +219,15 @@ func feed(ctx context.Context, program string, timeout time.Duration, starts *st
 }
 
 // A feeder is one feed loop: the program it starts workers from, how long
-// a worker may take over a task, the pool's record of failed starts, where
-// it reports faults, and its worker process, or nil until it needs one.
+// a worker may take over a task, the pool's record of failed starts, the
+// stderr its workers write to, where it reports faults, and its worker
+// process, or nil until it needs one.
 type feeder struct {
 	program string
 	timeout time.Duration
 	starts  *startRecord
 	stderr  io.Writer
+	reports io.Writer // stderr, which we stop waiting for once ctx is done
 	worker  *worker
 }
 
@@ -240,10 +254,10 @@ func (f *feeder) compute(ctx context.Context, line fib.Line) result {
 			how = fmt.Sprintf("was stopped after %v", f.timeout)
 		}
 		if tries == maxTries {
-			fmt.Fprintf(f.stderr, "processes: line %d: the worker computing fib(%d) %s; giving up on it\n", line.Number, line.N, how)
+			fmt.Fprintf(f.reports, "processes: line %d: the worker computing fib(%d) %s; giving up on it\n", line.Number, line.N, how)
 			return result{line: line, err: fmt.Errorf("fib(%d) failed in %d worker processes", line.N, tries)}
 		}
-		fmt.Fprintf(f.stderr, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n", line.Number, line.N, how)
+		fmt.Fprintf(f.reports, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n", line.Number, line.N, how)
 	}
 }
 
@@ -255,7 +269,7 @@ func (f *feeder) start(ctx context.Context) bool {
 	for !f.starts.givenUp() {
 		w, err := startWorker(ctx, f.program, f.stderr)
 		if err != nil {
-			f.starts.fail(err.Error(), f.stderr)
+			f.starts.fail(err.Error(), f.reports)
 			continue
 		}
 		f.starts.succeed()
@@ -354,9 +368,10 @@ func startWorker(ctx context.Context, program string, stderr io.Writer) (*worker
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	// A read cannot be stopped at a deadline, so a goroutine of the
-	// worker's own reads its answers, and the feeder waits on a channel,
-	// which it can stop waiting on. The goroutine ends when the worker's
+	// A read from a pipe cannot be given a deadline on every system
+	// (Windows refuses), so a goroutine of the worker's own reads its
+	// answers, and the feeder waits on a channel, which it can stop
+	// waiting on. The goroutine ends when the worker's
 	// output does: when it exits, or is killed. Its buffer holds the one
 	// answer the worker owes, so that the goroutine never waits for a
 	// feeder that has stopped listening.
@@ -383,6 +398,71 @@ func (w *worker) ask(n int, timeout time.Duration) (value string, ok, late bool)
 	case <-deadline.C:
 		w.cmd.Process.Kill()
 		return "", false, true
+	}
+}
+
+// openInput opens the input, as fib.Open does, but returns when interrupted is
+// done, whatever the open waits for: opening a named pipe (a FIFO) waits
+// until something opens it to write, and no signal ends that wait. An open
+// we stop waiting for goes on in its goroutine, which ends with the program.
+func openInput(interrupted context.Context, args []string, stdin io.Reader) (io.ReadCloser, error) {
+	type opened struct {
+		in  io.ReadCloser
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		in, err := fib.Open(args, stdin)
+		done <- opened{in, err}
+	}()
+	select {
+	case o := <-done:
+		return o.in, o.err
+	case <-interrupted.Done():
+		return nil, interrupted.Err()
+	}
+}
+
+// lastWords bounds how long the program waits to write its last message.
+const lastWords = time.Second
+
+// sayLast writes the program's last message on stderr, but waits for that
+// no longer than lastWords: stderr may be a pipe that nobody reads, and
+// the message must not keep the program from ending.
+func sayLast(stderr io.Writer, message string) {
+	ctx, cancel := context.WithTimeout(context.Background(), lastWords)
+	defer cancel()
+	fmt.Fprintln(untilDone{ctx, stderr}, message)
+}
+
+// untilDone writes to w until ctx is done, and from then on stops waiting
+// for a write. A write to stderr can wait for good, when stderr is a pipe
+// that nobody reads, and a feeder stuck there would never see that the
+// pool is interrupted. A write it stops waiting for goes on in a goroutine
+// of its own, which ends when the write does, or with the program.
+type untilDone struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (u untilDone) Write(p []byte) (int, error) {
+	if err := u.ctx.Err(); err != nil {
+		return 0, err
+	}
+	p = bytes.Clone(p) // The caller may reuse p once we return.
+	written := make(chan error, 1)
+	go func() {
+		_, err := u.w.Write(p)
+		written <- err
+	}()
+	select {
+	case err := <-written:
+		if err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	case <-u.ctx.Done():
+		return 0, u.ctx.Err()
 	}
 }
 
