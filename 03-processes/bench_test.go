@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -140,5 +141,59 @@ func BenchmarkSteps(b *testing.B) {
 			step = "03-processes"
 		}
 		b.ReportMetric(float64(took[i].Nanoseconds())/float64(b.N*lines), "ns/line-"+step)
+	}
+}
+
+// BenchmarkMillionOnes runs chapter 02's program, this one, and a plain
+// sequential loop (this test binary in the role "plain loop"), each built as
+// a user builds it, on a million lines of `1` from a file, with two workers,
+// and reports each one's cost per line, and each pool's against the loop's.
+// The three take turns, in an order that rotates.
+func BenchmarkMillionOnes(b *testing.B) {
+	dir := b.TempDir()
+	programs := []struct{ name, path string }{{"loop", self(b)}, {"02", ""}, {"03", ""}}
+	for i, pkg := range []string{"", "02-threads", "03-processes"} {
+		if pkg == "" {
+			continue
+		}
+		programs[i].path = filepath.Join(dir, filepath.Base(pkg))
+		if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", programs[i].path, "example.com/goinparallel/"+pkg).CombinedOutput(); err != nil {
+			b.Fatalf("building %s: %v\n%s", pkg, err, out)
+		}
+	}
+	const lines = 1_000_000
+	input := filepath.Join(dir, "ones")
+	if err := os.WriteFile(input, []byte(strings.Repeat("1\n", lines)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	took := make([]time.Duration, len(programs))
+	turn := 0
+	for b.Loop() {
+		for k := range programs {
+			i := (turn + k) % len(programs)
+			in, err := os.Open(input)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmd := exec.Command(programs[i].path, "-workers", "2")
+			if programs[i].name == "loop" {
+				cmd = exec.Command(programs[i].path)
+				cmd.Env = append(os.Environ(), roleVar+"=plain loop")
+			}
+			cmd.Stdin = in
+			start := time.Now()
+			if out, err := cmd.Output(); err != nil || len(out) != lines*len("fib(1) = 1\n") {
+				b.Fatalf("%s: %v, %d bytes of output", programs[i].name, err, len(out))
+			}
+			took[i] += time.Since(start)
+			in.Close()
+		}
+		turn++
+	}
+	for i, p := range programs {
+		b.ReportMetric(float64(took[i].Nanoseconds())/float64(b.N*lines), "ns/line-"+p.name)
+		if i > 0 {
+			b.ReportMetric(float64(took[i])/float64(took[0]), "x-loop-"+p.name)
+		}
 	}
 }

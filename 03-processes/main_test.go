@@ -53,6 +53,14 @@ func TestMain(m *testing.M) {
 			os.Exit(serve(&telling{r: os.Stdin, path: path}, &telling{w: os.Stdout, path: path + ".out"}, os.Stderr))
 		}
 		main()
+	case "plain loop":
+		// The sequential loop that the pools are measured against, as a
+		// program of its own (see BenchmarkMillionOnes).
+		if err := fibtest.Loop(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	case "dying worker":
 		dieAfterATask()
 	case "stuck worker":

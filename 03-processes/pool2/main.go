@@ -7,6 +7,11 @@
 //
 //	pool2 [-workers N] [file]
 //
+// A feeder now starts its worker when a task needs one, the first task or
+// the first after a death. A worker that died while it waited for a task
+// is found only when the next task fails on it, and that task is then
+// reported as tried again, though the worker never read it.
+//
 // A worker that hangs still holds its task for ever: ../pool3 answers that.
 package main
 
