@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"example.com/goinparallel/fib"
 	"example.com/goinparallel/fib/fibtest"
@@ -68,4 +72,46 @@ func gobyexample(workers int, in io.Reader, out io.Writer) {
 	for r := range results {
 		fmt.Fprintln(out, r)
 	}
+}
+
+// BenchmarkBatchesSuddenSwitch runs ./batches and the pool, both built, on
+// thousands of quick lines followed by dozens of slow ones, in turn, and
+// reports how long ./batches takes against the pool, in all and until the
+// first slow answer: batches of quick lines must not hold back the first
+// slow one.
+func BenchmarkBatchesSuddenSwitch(b *testing.B) {
+	program := buildBatches(b)
+	threads := filepath.Join(b.TempDir(), "threads")
+	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", threads, "example.com/goinparallel/02-threads").CombinedOutput(); err != nil {
+		b.Fatalf("building chapter 02: %v\n%s", err, out)
+	}
+	input := strings.Repeat("1\n", 2000) + strings.Repeat("36\n", 64)
+	var ours, theirs [2]time.Duration // in all, and until the first slow answer
+	for b.Loop() {
+		for _, run := range []struct {
+			program string
+			times   *[2]time.Duration
+		}{{program, &ours}, {threads, &theirs}} {
+			start := time.Now()
+			cmd := exec.Command(run.program, "-workers", "2")
+			cmd.Stdin = strings.NewReader(input)
+			out, err := cmd.StdoutPipe()
+			if err != nil || cmd.Start() != nil {
+				b.Fatal("cannot start ", run.program)
+			}
+			var first time.Duration
+			for lines := bufio.NewScanner(out); lines.Scan(); {
+				if first == 0 && strings.HasPrefix(lines.Text(), "fib(36)") {
+					first = time.Since(start)
+				}
+			}
+			if err := cmd.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			run.times[0] += time.Since(start)
+			run.times[1] += first
+		}
+	}
+	b.ReportMetric(float64(ours[0])/float64(theirs[0]), "x-total-of-pool")
+	b.ReportMetric(float64(ours[1])/float64(theirs[1]), "x-first-slow-of-pool")
 }

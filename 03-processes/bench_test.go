@@ -144,19 +144,19 @@ func BenchmarkSteps(b *testing.B) {
 	}
 }
 
-// BenchmarkMillionOnes runs chapter 02's program, this one, and a plain
-// sequential loop (this test binary in the role "plain loop"), each built as
+// BenchmarkMillionOnes runs chapter 02's program, its last step with
+// batches, this one, and a plain sequential loop (this test binary in the role "plain loop"), each built as
 // a user builds it, on a million lines of `1` from a file, with two workers,
 // and reports each one's cost per line, and each pool's against the loop's.
-// The three take turns, in an order that rotates.
+// They take turns, in an order that rotates.
 func BenchmarkMillionOnes(b *testing.B) {
 	dir := b.TempDir()
-	programs := []struct{ name, path string }{{"loop", self(b)}, {"02", ""}, {"03", ""}}
-	for i, pkg := range []string{"", "02-threads", "03-processes"} {
+	programs := []struct{ name, path string }{{"loop", self(b)}, {"02", ""}, {"02-batches", ""}, {"03", ""}}
+	for i, pkg := range []string{"", "02-threads", "02-threads/batches", "03-processes"} {
 		if pkg == "" {
 			continue
 		}
-		programs[i].path = filepath.Join(dir, filepath.Base(pkg))
+		programs[i].path = filepath.Join(dir, programs[i].name)
 		if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", programs[i].path, "example.com/goinparallel/"+pkg).CombinedOutput(); err != nil {
 			b.Fatalf("building %s: %v\n%s", pkg, err, out)
 		}

@@ -90,6 +90,19 @@ func (r *Reader) Next() (Line, error) {
 	return Line{}, io.EOF
 }
 
+// Ready reports whether Next can return without waiting for more input: a
+// line that is not blank is read in already and waits in the buffer, or the
+// input has ended. A program that gathers lines in batches sends its batch
+// when Ready is false, rather than hold it while a user types.
+func (r *Reader) Ready() bool {
+	if r.ended || r.err != nil {
+		return true
+	}
+	buffered, _ := r.in.Peek(r.in.Buffered()) // Never waits: it asks for no more than is there.
+	lines := buffered[:bytes.LastIndexByte(buffered, '\n')+1]
+	return len(bytes.TrimSpace(lines)) > 0
+}
+
 // readLine reads the next line and returns its first MaxLine+1 bytes at
 // most, without the line ending, and its full size. A last line without a
 // newline is a line too; a read error that comes with part of a line is

@@ -116,3 +116,37 @@ func TestReaderErrorAfterSurrogate(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestReady: Ready tells whether a whole line that is not blank waits in
+// the buffer, or the input has ended, and so whether Next would return
+// without a read that waits.
+func TestReady(t *testing.T) {
+	r, w := io.Pipe()
+	in := fib.NewReader(r)
+	if in.Ready() {
+		t.Error("Ready before anything was read")
+	}
+	go func() {
+		io.WriteString(w, "1\n2\n \n3")
+	}()
+	if line, err := in.Next(); err != nil || line.N != 1 {
+		t.Fatalf("Next = %v, %v; want n=1", line, err)
+	}
+	// The pipe gave us "1\n2\n \n3" in one read: 2 waits, whole.
+	if !in.Ready() {
+		t.Error("not Ready with a whole line of 2 in the buffer")
+	}
+	in.Next()
+	// A blank line and the start of one: Next would wait for its end.
+	if in.Ready() {
+		t.Error("Ready with only a blank line and part of a line in the buffer")
+	}
+	w.Close()
+	if line, err := in.Next(); err != nil || line.N != 3 {
+		t.Fatalf("Next = %v, %v; want n=3", line, err)
+	}
+	in.Next()
+	if !in.Ready() {
+		t.Error("not Ready at the end of the input")
+	}
+}
