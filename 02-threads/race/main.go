@@ -11,6 +11,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -28,22 +29,26 @@ func main() {
 }
 
 // unsynchronised lets every goroutine add to count directly: a data race.
-// Each adds all its share at once, so that the turns, which take a few
-// nanoseconds each, never overlap, even on a busy machine, and the run
-// prints the same on every machine; the race is there all the same.
+// Each adds all its share at once, and the goroutines take turns: main
+// starts each only once the one before has ended, so that the run prints
+// the same on every machine, however busy. The race is there all the same.
 func unsynchronised() int {
 	count := 0
 	var done sync.WaitGroup
-	for i := range goroutines {
+	alone := runtime.NumGoroutine()
+	for range goroutines {
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			// The goroutines take turns, so that the race detector reports
-			// the same race first on every run. Sleeping orders them in time,
-			// but it is not synchronisation, and the detector is not fooled.
-			time.Sleep(time.Duration(i) * 50 * time.Millisecond)
 			count += adds // Read, add, write back: another goroutine can come between.
 		}()
+		// Main learns that the goroutine has ended by counting goroutines,
+		// which orders the turns in time but is not synchronisation: the
+		// race detector is not fooled, and reports the same race first on
+		// every run.
+		for runtime.NumGoroutine() > alone {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	done.Wait()
 	return count
