@@ -115,3 +115,43 @@ func BenchmarkBatchesSuddenSwitch(b *testing.B) {
 	b.ReportMetric(float64(ours[0])/float64(theirs[0]), "x-total-of-pool")
 	b.ReportMetric(float64(ours[1])/float64(theirs[1]), "x-first-slow-of-pool")
 }
+
+// BenchmarkHandOver measures what the pool pays per line beside the work:
+// a value sent on a buffered channel to a goroutine that keeps up, as a task
+// goes from the reader to a busy worker; and a round trip, a future sent to
+// another goroutine, filled there and waited for at once, as when a worker
+// sleeps between trivial lines and each line must wake it. A batch pays
+// them once for all its lines.
+func BenchmarkHandOver(b *testing.B) {
+	b.Run("channel", func(b *testing.B) {
+		ch := make(chan int, queue)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for range ch {
+			}
+		}()
+		for i := 0; b.Loop(); i++ {
+			ch <- i
+		}
+		close(ch)
+		<-done
+	})
+	b.Run("round trip", func(b *testing.B) {
+		futures := make(chan chan int, queue)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for future := range futures {
+				future <- 1
+			}
+		}()
+		for b.Loop() {
+			future := make(chan int, 1)
+			futures <- future
+			<-future
+		}
+		close(futures)
+		<-done
+	})
+}
