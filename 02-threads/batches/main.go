@@ -44,7 +44,8 @@ const queue = 256
 // 0.8 billion a second); when it holds maxBatch lines; or when no more
 // input is waiting to be read, so that a line typed at a terminal is
 // answered at once. A line that would take the batch over budget starts
-// the next one: a slow line goes alone, and holds back no quick ones.
+// the next one, and a line that costs the budget alone goes alone: no
+// quick line waits behind a slow one in its batch.
 const (
 	budget   = 1_000_000
 	maxBatch = 256

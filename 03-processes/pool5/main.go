@@ -7,8 +7,8 @@
 //
 //	pool5 [-workers N] [-timeout D] [file]
 //
-// A closed standard output still takes the results silently: ../pool6
-// answers that.
+// Ctrl-C still cannot end it while it waits to open its input, or to write
+// to a stderr that nobody reads: ../pool6 answers that.
 package main
 
 import (
