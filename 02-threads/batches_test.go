@@ -125,3 +125,15 @@ func TestBatchesAnswerAsTyped(t *testing.T) {
 		return err == nil
 	})
 }
+
+// TestBatchesSharesThePool holds what ./batches copies from this pool
+// identical to it, comments included: the step changes how lines travel,
+// and nothing else of the program.
+func TestBatchesSharesThePool(t *testing.T) {
+	ours, theirs := fibtest.Declarations(t, "main.go"), fibtest.Declarations(t, "batches/main.go")
+	for _, name := range []string{"maxWorkers", "result", "main", "receiveOrFlush"} {
+		if ours[name] == "" || ours[name] != theirs[name] {
+			t.Errorf("%s in batches/main.go differs from main.go's (-pool +batches):\n%s", name, cmp.Diff(ours[name], theirs[name]))
+		}
+	}
+}

@@ -6,9 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io"
 	"maps"
 	"math/rand/v2"
@@ -681,60 +678,16 @@ func runProgram(t *testing.T, path, input string, args ...string) outcome {
 // whole story; this test keeps the two stories the same where they are.
 func TestSharedWithChapter02(t *testing.T) {
 	shared := []string{"maxWorkers", "inFlight", "queue", "task", "result", "read", "printInOrder", "receiveOrFlush"}
-	theirs := declarations(t, "../02-threads/main.go")
+	theirs := fibtest.Declarations(t, "../02-threads/main.go")
 	for _, dir := range []string{".", "pool1", "pool2", "pool3", "pool4", "pool5", "pool6"} {
-		ours := declarations(t, filepath.Join(dir, "main.go"))
-		maps.Copy(ours, declarations(t, filepath.Join(dir, "chapter02.go")))
+		ours := fibtest.Declarations(t, filepath.Join(dir, "main.go"))
+		maps.Copy(ours, fibtest.Declarations(t, filepath.Join(dir, "chapter02.go")))
 		for _, name := range shared {
 			if ours[name] == "" || ours[name] != theirs[name] {
 				t.Errorf("%s in %s differs from chapter 02's (-02 +03):\n%s", name, dir, cmp.Diff(theirs[name], ours[name]))
 			}
 		}
 	}
-}
-
-// declarations returns the source of each top-level declaration in file,
-// with its doc comment, by name.
-func declarations(t *testing.T, file string) map[string]string {
-	src, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, file, src, parser.ParseComments)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := func(start, end token.Pos) string {
-		return string(src[fset.Position(start).Offset:fset.Position(end).Offset])
-	}
-	decls := map[string]string{}
-	for _, d := range f.Decls {
-		switch d := d.(type) {
-		case *ast.FuncDecl:
-			start := d.Pos()
-			if d.Doc != nil {
-				start = d.Doc.Pos()
-			}
-			decls[d.Name.Name] = text(start, d.End())
-		case *ast.GenDecl:
-			start := d.Pos()
-			if d.Doc != nil {
-				start = d.Doc.Pos()
-			}
-			for _, s := range d.Specs {
-				switch s := s.(type) {
-				case *ast.TypeSpec:
-					decls[s.Name.Name] = text(start, d.End())
-				case *ast.ValueSpec:
-					for _, name := range s.Names {
-						decls[name.Name] = text(start, d.End())
-					}
-				}
-			}
-		}
-	}
-	return decls
 }
 
 // recordingWriter keeps each write apart, to show how answers are batched;
