@@ -11,24 +11,17 @@ import (
 )
 
 // This file holds the feeder: the goroutine that keeps one worker process
-// busy. How many tasks a worker may hold is decided in hasRoom, and when
-// they are written out in mustFlush; how long it may stay silent over
-// them, by its silence clock; what happens when a worker process is lost,
-// in lose; and a new one is started in start.
+// busy. How many batches a worker may hold is decided in hasRoom; how long
+// it may stay silent over them, by its silence clock; what happens when a
+// worker process is lost, in lose; and a new one is started in start.
 
-// budget is how much work, counted in calls of the recursive fib, a feeder
-// sends its worker process in all, the task in hand included, before it
-// waits for answers: about a millisecond's worth (fib makes about 0.8 billion
-// calls a second). Below it, many quick tasks travel together, so that the
-// pipes and system calls are paid once per batch; a task that costs more
-// always goes alone, so that it never waits behind another slow task while
-// a worker is idle. We know what a task costs before it runs, because
-// fib.Calls counts it.
-const budget = 1_000_000
-
-// maxSent bounds how many tasks a worker process may hold. Their lines fit
-// easily in a pipe's buffer on every system, so writing them never blocks.
-const maxSent = 64
+// maxHeld bounds how many batches a worker process may hold: the one it
+// computes, and the next, which waits in its pipe so that the worker never
+// waits for us between two batches. A second batch joins only while the
+// first costs less than the budget: none waits behind a slow line. Their
+// lines, 512 at most, of a few bytes each, fit in a pipe's buffer on every
+// system, so that writing them does not block for a worker that is stuck.
+const maxHeld = 2
 
 // maxTries is how many worker processes may fail on the same task before
 // the pool gives up on it.
@@ -54,10 +47,13 @@ const startupLimit = time.Minute
 // or die before they are ready, before the pool stops starting them.
 const maxFailedStarts = 3
 
-// A sentTask is a task sent to a worker process, and not yet answered.
-type sentTask struct {
-	task
-	failures int // how many worker processes failed while computing it
+// A sentBatch is a batch sent to a worker process, and not answered in
+// full yet. The worker answers its lines in order: the next one it answers,
+// the line in hand, is results[next].
+type sentBatch struct {
+	batch
+	next     int // the first line not answered yet, and not rejected
+	failures int // how many worker processes failed while computing that line
 }
 
 // A feeder is the state of one feed loop.
@@ -67,18 +63,18 @@ type feeder struct {
 	worker     *workerProcess // the running worker process, or nil
 	ready      bool           // the worker has said it is ready
 	inputEnded bool           // we have closed the worker's input
-	unanswered []sentTask     // sent to the worker and not yet answered, oldest first
-	cost       int64          // what the unanswered tasks cost, in calls of fib
-	unflushed  int            // how many of them, at the end, are still in our buffer
+	unanswered []sentBatch    // sent to the worker and not yet answered, oldest first
+	cost       int64          // what their lines not yet answered cost, in calls of fib
 	silence    silenceClock   // how long the worker has said nothing
 }
 
-// feed keeps a worker process busy: it takes tasks, sends them to the
-// process, and sends each answer on, as the task's result. It returns when
-// tasks is closed and every task it took is answered, when ctx is done, or
-// when the pool gives up starting worker processes; in every case only
-// after its worker process has exited.
-func (p *pool) feed(ctx context.Context, tasks <-chan task) {
+// feed keeps a worker process busy: it takes batches, sends their lines to
+// the process, and sends each batch on, as its future's result, once the
+// worker has answered every line. It returns when batches is closed and
+// every batch it took is answered, when ctx is done, or when the pool gives
+// up starting worker processes; in every case only after its worker
+// process has exited.
+func (p *pool) feed(ctx context.Context, batches <-chan batch) {
 	f := &feeder{pool: p, reports: untilDone{ctx, p.stderr}, silence: silenceClock{tick: p.timeout / ticksPerTimeout}}
 	clock := time.NewTicker(f.silence.tick)
 	defer clock.Stop()
@@ -87,35 +83,18 @@ func (p *pool) feed(ctx context.Context, tasks <-chan task) {
 	if !f.start() {
 		return
 	}
-	for f.worker != nil || tasks != nil || len(f.unanswered) > 0 {
+	for f.worker != nil || batches != nil || len(f.unanswered) > 0 {
 		if f.worker == nil && len(f.unanswered) > 0 && !f.start() {
-			return // The pool gave up starting workers: every task we held has failed.
+			return // The pool gave up starting workers: every batch we held has failed.
 		}
-		if f.worker != nil && tasks == nil && len(f.unanswered) == 0 && !f.inputEnded {
+		if f.worker != nil && batches == nil && len(f.unanswered) == 0 && !f.inputEnded {
 			f.worker.closeInput() // All answered: the worker may exit.
 			f.inputEnded = true
 		}
-		var next <-chan task // nil, so never ready, while the worker holds enough
+		var next <-chan batch // nil, so never ready, while the worker holds enough
 		if f.hasRoom() {
-			next = tasks
+			next = batches
 		}
-		// A task that is ready now joins the batch for the worker. When
-		// none is, the batch may have to go out before we wait.
-		select {
-		case t, open := <-next:
-			if !open {
-				tasks = nil // No more tasks: we answer the ones we hold.
-			} else {
-				f.hold(t)
-			}
-			continue
-		default:
-		}
-		if f.mustFlush() {
-			f.worker.flush()
-			f.unflushed = 0
-		}
-
 		select {
 		case <-ctx.Done():
 			if f.worker != nil { // An interruption, not a fault: nothing to report.
@@ -124,16 +103,16 @@ func (p *pool) feed(ctx context.Context, tasks <-chan task) {
 				}
 			}
 			return
-		case t, open := <-next:
+		case b, open := <-next:
 			if !open {
-				tasks = nil
+				batches = nil // No more batches: we answer the ones we hold.
 			} else {
-				f.hold(t)
+				f.hold(b)
 			}
-		case m, open := <-f.messages():
+		case ms, open := <-f.messages():
 			switch {
 			case open:
-				f.hear(m)
+				f.hear(ms)
 			case f.inputEnded && len(f.unanswered) == 0:
 				f.worker = nil // It has exited, as we asked it to.
 			default:
@@ -145,75 +124,104 @@ func (p *pool) feed(ctx context.Context, tasks <-chan task) {
 	}
 }
 
-// hasRoom reports whether the worker may be sent one more task: when it
-// holds none, or holds few that together cost less than the budget.
+// hasRoom reports whether the worker may be sent one more batch: when it
+// holds none, or holds fewer than maxHeld that together cost less than
+// the budget.
 func (f *feeder) hasRoom() bool {
-	return len(f.unanswered) == 0 || (len(f.unanswered) < maxSent && f.cost < budget)
+	return len(f.unanswered) == 0 || (len(f.unanswered) < maxHeld && f.cost < budget)
 }
 
-// mustFlush reports whether the tasks we have queued for the worker must be
-// written out now, when no more tasks are ready: when the worker has none
-// of them yet, and could run out of work; when they are half of what it
-// may hold; and at once when the worker holds a slow task, which no batch
-// is to hold back. Otherwise they wait for more, to travel together.
-func (f *feeder) mustFlush() bool {
-	return f.unflushed > 0 && (f.unflushed == len(f.unanswered) || f.unflushed >= maxSent/2 || f.cost >= budget)
-}
-
-// hold sends t to the worker process, and holds it in unanswered until the
-// worker answers it. Without a worker process, t waits there for start.
-func (f *feeder) hold(t task) {
+// hold sends the lines of b to the worker process, in one write, and holds
+// b in unanswered until the worker has answered them. Without a worker
+// process, b waits there for start.
+func (f *feeder) hold(b batch) {
 	if len(f.unanswered) == 0 {
-		f.silence.heard() // An idle worker starts on t now: its clock starts afresh.
+		f.silence.heard() // An idle worker starts on b now: its clock starts afresh.
 	}
-	f.unanswered = append(f.unanswered, sentTask{task: t})
-	f.cost += int64(fib.Calls(t.line.N))
+	f.unanswered = append(f.unanswered, sentBatch{batch: b, next: firstToCompute(b.results, 0)})
+	for _, r := range b.results {
+		if r.err == nil {
+			f.cost += int64(fib.Calls(r.line.N))
+		}
+	}
 	if f.worker != nil {
-		f.worker.send(t.line)
-		f.unflushed++
+		f.worker.send(b.results)
 	}
+}
+
+// firstToCompute returns the index of the first line of results, from i on,
+// that was not rejected, or len(results) when there is none.
+func firstToCompute(results []result, i int) int {
+	for i < len(results) && results[i].err != nil {
+		i++
+	}
+	return i
 }
 
 // messages returns the channel of the worker's messages, or nil, which is
 // never ready, when there is no worker process.
-func (f *feeder) messages() <-chan message {
+func (f *feeder) messages() <-chan []message {
 	if f.worker == nil {
 		return nil
 	}
 	return f.worker.messages
 }
 
-// hear handles a message from the worker: that it is ready, or the answer
-// to the oldest task sent, or else nonsense, a fault. Whatever it says
-// restarts the clock: the worker answers its quick tasks in batches, and
+// hear handles what the worker has said: that it is ready, or answers, in
+// order, to the lines sent, or else nonsense, a fault. Whatever it says
+// restarts the clock: the worker answers its quick lines in batches, and
 // writes what it has before it starts a slow one, so the time between two
-// messages is the time of one task.
-func (f *feeder) hear(m message) {
+// messages is the time of one slow line, or of one batch of quick ones.
+func (f *feeder) hear(ms []message) {
 	f.silence.heard()
-	switch {
-	case m.ready && !f.ready:
-		f.ready = true
-		f.pool.starts.succeed()
-	case m.answer && f.answers(m):
-		f.answered(m.value)
-	default:
-		f.worker.kill()
-		f.lose("was stopped for a wrong answer")
+	for _, m := range ms {
+		switch {
+		case m.ready && !f.ready:
+			f.ready = true
+			f.pool.starts.succeed()
+		case m.answer && f.answers(m):
+			f.answered(m.value)
+		default:
+			f.worker.kill()
+			f.lose("was stopped for a wrong answer")
+			return
+		}
 	}
 }
 
-// answers reports whether m answers the task that the worker computes now,
-// the oldest one sent.
-func (f *feeder) answers(m message) bool {
-	return f.ready && m.answer && len(f.unanswered) > 0 && m.line == f.unanswered[0].line.Number
+// inHand returns the line that the worker computes now, the oldest one
+// sent and not answered, or nil when there is none.
+func (f *feeder) inHand() *result {
+	if len(f.unanswered) == 0 {
+		return nil
+	}
+	b := &f.unanswered[0]
+	return &b.results[b.next]
 }
 
-// answered sends value on as the result of the oldest task sent.
+// answers reports whether m answers the line in hand.
+func (f *feeder) answers(m message) bool {
+	r := f.inHand()
+	return f.ready && m.answer && r != nil && m.line == r.line.Number
+}
+
+// answered gives the line in hand its answer, value, and moves on to the
+// next line; a batch whose every line is answered goes to its future.
 func (f *feeder) answered(value int) {
-	t := f.unanswered[0]
-	f.unanswered = f.unanswered[1:]
-	f.cost -= int64(fib.Calls(t.line.N))
-	t.result <- result{line: t.line, text: fmt.Sprintf("fib(%d) = %d\n", t.line.N, value)}
+	r := f.inHand()
+	r.text = fmt.Sprintf("fib(%d) = %d\n", r.line.N, value)
+	f.done()
+}
+
+// done moves on from the line in hand, answered or given up.
+func (f *feeder) done() {
+	b := &f.unanswered[0]
+	f.cost -= int64(fib.Calls(b.results[b.next].line.N))
+	b.next, b.failures = firstToCompute(b.results, b.next+1), 0
+	if b.next == len(b.results) {
+		b.future <- b.results
+		f.unanswered = f.unanswered[1:]
+	}
 }
 
 // tick moves the clock on, while the worker owes us something: that it is
@@ -258,47 +266,44 @@ func (c *silenceClock) ticked(limit time.Duration) (late bool, after time.Durati
 // lose handles the loss of the worker process, which has died or been
 // killed: how says how. Answers it sent before it ended are kept. A worker
 // that was not ready yet has failed to start, which the pool counts. One
-// that was computing a task has failed on it: that task is tried again in
+// that was computing a line has failed on it: that line is tried again in
 // a new worker process, or given up after maxTries. A worker lost with no
-// task in hand is not reported: nothing was lost, and the next task starts
-// a new one.
+// line in hand is not reported: nothing was lost, and the next batch
+// starts a new one.
 func (f *feeder) lose(how string) {
 	wasReady := f.ready
-	inHand := 0 // the input line of the task in hand, if any
-	if len(f.unanswered) > 0 {
-		inHand = f.unanswered[0].line.Number
-	}
-	for m := range f.worker.messages { // Until the process has exited.
-		if f.answers(m) {
-			f.answered(m.value)
+	inHand := f.inHand()
+	for ms := range f.worker.messages { // Until the process has exited.
+		for _, m := range ms {
+			if f.answers(m) {
+				f.answered(m.value)
+			}
 		}
 	}
-	f.worker, f.ready, f.inputEnded, f.unflushed = nil, false, false, 0
+	f.worker, f.ready, f.inputEnded = nil, false, false
 	switch {
 	case !wasReady:
 		f.pool.starts.fail(how, f.reports)
-	case len(f.unanswered) == 0 || f.unanswered[0].line.Number != inHand:
-		// The task in hand was answered after all, or there was none.
+	case inHand == nil || f.inHand() != inHand:
+		// The line in hand was answered after all, or there was none.
 	default:
-		t := &f.unanswered[0]
-		t.failures++
-		if t.failures < maxTries {
+		f.unanswered[0].failures++
+		if f.unanswered[0].failures < maxTries {
 			fmt.Fprintf(f.reports, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n",
-				t.line.Number, t.line.N, how)
+				inHand.line.Number, inHand.line.N, how)
 			return
 		}
 		fmt.Fprintf(f.reports, "processes: line %d: the worker computing fib(%d) %s; giving up on it\n",
-			t.line.Number, t.line.N, how)
-		t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) failed in %d worker processes", t.line.N, t.failures)}
-		f.unanswered = f.unanswered[1:]
-		f.cost -= int64(fib.Calls(t.line.N))
+			inHand.line.Number, inHand.line.N, how)
+		inHand.err = fmt.Errorf("fib(%d) failed in %d worker processes", inHand.line.N, maxTries)
+		f.done()
 	}
 }
 
-// start starts a worker process and sends it every task we hold. A worker
-// process that cannot start is counted, and another tried, until the pool
-// gives up starting them: then every task we held fails, and start reports
-// false.
+// start starts a worker process and sends it the lines of every batch we
+// hold that are not answered yet. A worker process that cannot start is
+// counted, and another tried, until the pool gives up starting them: then
+// every line we held fails, and start reports false.
 func (f *feeder) start() bool {
 	for !f.pool.starts.givenUp() {
 		f.pool.starting.Lock()
@@ -310,14 +315,14 @@ func (f *feeder) start() bool {
 		}
 		f.worker = w
 		f.silence.heard()
-		for _, t := range f.unanswered {
-			w.send(t.line)
+		for _, b := range f.unanswered {
+			w.send(b.results[b.next:])
 		}
-		f.unflushed = len(f.unanswered)
 		return true
 	}
-	for _, t := range f.unanswered {
-		t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) not computed: %w", t.line.N, errNoWorker)}
+	for _, b := range f.unanswered {
+		failAll(b.results, b.next)
+		b.future <- b.results
 	}
 	f.unanswered, f.cost = nil, 0
 	return false

@@ -41,15 +41,27 @@ import (
 // than a program that runs out of memory. Chapters 02 and 03 share it.
 const maxWorkers = 256
 
-// inFlight bounds how many lines may be read but not yet printed. Without a
-// bound, a slow first line would let the reader run ahead and keep every
-// later result in memory until the first one is printed.
+// inFlight bounds how many batches may be read but not yet printed, and
+// so, with maxBatch, how many lines. Without a bound, a slow first line
+// would let the reader run ahead and keep every later result in memory
+// until the first one is printed.
 const inFlight = 1024
 
-// queue is the buffer of the channel of tasks. A buffer lets the reader and
-// the workers each run for a while without waiting for the other to take a
-// turn: fewer switches from one goroutine to another, a cheaper pool.
+// queue is the buffer of the channel of batches. A buffer lets the reader
+// and the workers each run for a while without waiting for the other.
 const queue = 256
+
+// A batch closes when it is worth about a millisecond of work, budget, in
+// calls of the recursive fib (fib.Calls counts them before it runs: about
+// 0.8 billion a second); when it holds maxBatch lines; or when no more
+// input is waiting to be read, so that a line typed at a terminal is
+// answered at once. A line that would take the batch over budget starts
+// the next one, and a line that costs the budget alone goes alone: no
+// quick line waits behind a slow one in its batch.
+const (
+	budget   = 1_000_000
+	maxBatch = 256
+)
 
 // defaultTimeout is how long a worker process may stay silent over one
 // task before the pool stops it: over twenty times what fib(45), the slowest
@@ -225,12 +237,14 @@ func (u untilDone) Write(p []byte) (int, error) {
 	}
 }
 
-// A task is one number for a worker, with the channel that takes its result.
-// That channel has room for exactly one result, so the worker never waits to
-// send it: it is a future, a result that will be there.
-type task struct {
-	line   fib.Line
-	result chan<- result
+// A batch is a run of consecutive lines for a worker, with the channel that
+// takes their results, all at once. That channel has room for exactly one
+// slice of results, so the worker never waits to send it: it is a future,
+// for the whole batch. The results come filled in for the lines that were
+// rejected; the worker fills in the rest.
+type batch struct {
+	results []result
+	future  chan<- []result
 }
 
 // A result is what the printer prints for one line: the text of the answer,
@@ -259,6 +273,16 @@ type pool struct {
 // errNoWorker fails the lines that no worker process is left to compute.
 var errNoWorker = errors.New("no worker process could be started to compute it")
 
+// failAll fails, for want of a worker process, every line of results from
+// the first on that was not rejected already.
+func failAll(results []result, first int) {
+	for i := first; i < len(results); i++ {
+		if r := &results[i]; r.err == nil {
+			r.err = fmt.Errorf("fib(%d) not computed: %w", r.line.N, errNoWorker)
+		}
+	}
+}
+
 // answerAll answers every line of in with worker processes, like chapter 02's pool
 // and Python's Executor.map: results in the order of the lines, computed in
 // any order. It reports whether every line was answered, and the error that
@@ -270,8 +294,8 @@ func (p *pool) answerAll(interrupted context.Context, in io.Reader, stdout io.Wr
 	ctx, cancel := context.WithCancel(interrupted)
 	defer cancel()
 
-	tasks := make(chan task, queue)
-	futures := make(chan (<-chan result), inFlight)
+	batches := make(chan batch, queue)
+	futures := make(chan (<-chan []result), inFlight)
 
 	// One feeder goroutine per worker process: it starts the process,
 	// sends it tasks, hears its answers and replaces it when it fails
@@ -280,7 +304,7 @@ func (p *pool) answerAll(interrupted context.Context, in io.Reader, stdout io.Wr
 	// starting workers; in every case only after its process has exited.
 	var feeding sync.WaitGroup
 	for range p.workers {
-		feeding.Go(func() { p.feed(ctx, tasks) })
+		feeding.Go(func() { p.feed(ctx, batches) })
 	}
 
 	// The printer is chapter 02's, and so is the reader, which has a
@@ -302,8 +326,8 @@ func (p *pool) answerAll(interrupted context.Context, in io.Reader, stdout io.Wr
 		}
 	}()
 	go func() {
-		read(ctx, in, tasks, futures)
-		close(tasks)
+		read(ctx, in, batches, futures)
+		close(batches)
 		close(futures)
 	}()
 
@@ -314,11 +338,12 @@ func (p *pool) answerAll(interrupted context.Context, in io.Reader, stdout io.Wr
 failRest:
 	for {
 		select {
-		case t, open := <-tasks:
+		case b, open := <-batches:
 			if !open {
 				break failRest
 			}
-			t.result <- result{line: t.line, err: fmt.Errorf("fib(%d) not computed: %w", t.line.N, errNoWorker)}
+			failAll(b.results, 0)
+			b.future <- b.results
 		case <-ctx.Done():
 			break failRest
 		}

@@ -676,15 +676,30 @@ func runProgram(t *testing.T, path, input string, args ...string) outcome {
 // chapter 02 identical to it, comments included: the tasks and results,
 // the reader and the printer. A copy lets each chapter's main.go tell its
 // whole story; this test keeps the two stories the same where they are.
+// The steps copy chapter 02's pool, which hands out one line at a time;
+// the chapter's pool, the last step, copies chapter 02's last step, which
+// hands out batches.
 func TestSharedWithChapter02(t *testing.T) {
-	shared := []string{"maxWorkers", "inFlight", "queue", "task", "result", "read", "printInOrder", "receiveOrFlush"}
-	theirs := fibtest.Declarations(t, "../02-threads/main.go")
-	for _, dir := range []string{".", "pool1", "pool2", "pool3", "pool4", "pool5", "pool6"} {
-		ours := fibtest.Declarations(t, filepath.Join(dir, "main.go"))
-		maps.Copy(ours, fibtest.Declarations(t, filepath.Join(dir, "chapter02.go")))
-		for _, name := range shared {
-			if ours[name] == "" || ours[name] != theirs[name] {
-				t.Errorf("%s in %s differs from chapter 02's (-02 +03):\n%s", name, dir, cmp.Diff(theirs[name], ours[name]))
+	for _, copied := range []struct {
+		from  string
+		names []string
+		dirs  []string
+	}{
+		{"../02-threads/main.go",
+			[]string{"maxWorkers", "inFlight", "queue", "task", "result", "read", "printInOrder", "receiveOrFlush"},
+			[]string{"pool1", "pool2", "pool3", "pool4", "pool5", "pool6"}},
+		{"../02-threads/batches/main.go",
+			[]string{"maxWorkers", "inFlight", "queue", "budget", "maxBatch", "batch", "result", "read", "send", "printInOrder", "receiveOrFlush"},
+			[]string{"."}},
+	} {
+		theirs := fibtest.Declarations(t, copied.from)
+		for _, dir := range copied.dirs {
+			ours := fibtest.Declarations(t, filepath.Join(dir, "main.go"))
+			maps.Copy(ours, fibtest.Declarations(t, filepath.Join(dir, "chapter02.go")))
+			for _, name := range copied.names {
+				if ours[name] == "" || ours[name] != theirs[name] {
+					t.Errorf("%s in %s differs from %s's (-02 +03):\n%s", name, dir, copied.from, cmp.Diff(theirs[name], ours[name]))
+				}
 			}
 		}
 	}

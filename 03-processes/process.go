@@ -42,9 +42,9 @@ type workerProcess struct {
 	cmd      *exec.Cmd
 	stdin    io.WriteCloser
 	stdout   io.ReadCloser
-	input    *bufio.Writer  // buffers task lines on their way to stdin
-	messages <-chan message // what the worker says; closed once it has exited
-	exit     error          // how it ended: read it only after messages is closed
+	input    *bufio.Writer    // buffers task lines on their way to stdin
+	messages <-chan []message // what the worker says, as it comes; closed once it has exited
+	exit     error            // how it ended: read it only after messages is closed
 }
 
 // A message is one line of a worker's output: `ready`, when it has
@@ -82,7 +82,7 @@ func startWorker(path string, stderr io.Writer) (*workerProcess, error) {
 	}
 	// The buffer holds more messages than a worker can owe us, so the
 	// goroutine never waits for the feeder.
-	messages := make(chan message, maxSent+2)
+	messages := make(chan []message, maxHeld*maxBatch+2)
 	w := &workerProcess{cmd: cmd, stdin: stdin, stdout: stdout, input: bufio.NewWriter(stdin), messages: messages}
 	go func() {
 		defer close(messages)
@@ -138,37 +138,49 @@ func (s *stderrLines) end() {
 	}
 }
 
-// readMessages sends on each line that a worker writes, as a message, until
-// its output ends or a line is nonsense.
-func readMessages(stdout io.Reader, messages chan<- message) {
+// readMessages sends on the lines that a worker writes, as messages, until
+// its output ends or a line is nonsense. It sends them as they come: all
+// the lines that one read brings, together, so that a batch of answers
+// costs the feeder one receive, not one per line.
+func readMessages(stdout io.Reader, messages chan<- []message) {
 	out := bufio.NewReader(stdout)
 	for {
-		text, err := out.ReadSlice('\n')
-		if err != nil && len(text) == 0 {
-			return // The process has exited, or closed its output.
+		var ms []message
+		for len(ms) == 0 || out.Buffered() > 0 {
+			text, err := out.ReadSlice('\n')
+			if err != nil && len(text) == 0 {
+				if len(ms) > 0 {
+					messages <- ms
+				}
+				return // The process has exited, or closed its output.
+			}
+			var m message
+			if string(bytes.TrimSpace(text)) == "ready" {
+				m.ready = true
+			} else {
+				m.line, m.value, m.answer = parsePair(text)
+			}
+			m.answer = m.answer && err == nil // A line cut short is nonsense too.
+			ms = append(ms, m)
+			if !m.ready && !m.answer {
+				messages <- ms
+				return
+			}
 		}
-		var m message
-		if string(bytes.TrimSpace(text)) == "ready" {
-			m.ready = true
-		} else {
-			m.line, m.value, m.answer = parsePair(text)
-		}
-		m.answer = m.answer && err == nil // A line cut short is nonsense too.
-		messages <- m
-		if !m.ready && !m.answer {
-			return
-		}
+		messages <- ms
 	}
 }
 
-// send queues a task line for the worker process; flush writes it. A write
-// to a process that has died fails; we ignore that here, because its
-// messages channel, closed, tells the feeder.
-func (w *workerProcess) send(line fib.Line) {
-	w.input.WriteString(strconv.Itoa(line.Number) + " " + strconv.Itoa(line.N) + "\n")
-}
-
-func (w *workerProcess) flush() {
+// send writes the lines of results that were not rejected to the worker
+// process, as tasks, in one write. A write to a process that has died
+// fails; we ignore that here, because its messages channel, closed, tells
+// the feeder.
+func (w *workerProcess) send(results []result) {
+	for _, r := range results {
+		if r.err == nil {
+			w.input.WriteString(strconv.Itoa(r.line.Number) + " " + strconv.Itoa(r.line.N) + "\n")
+		}
+	}
 	w.input.Flush()
 }
 
