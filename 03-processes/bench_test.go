@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"example.com/goinparallel/fib"
 	"example.com/goinparallel/fib/fibtest"
 )
 
@@ -52,15 +54,16 @@ func BenchmarkOneTask(b *testing.B) {
 	}
 }
 
-// BenchmarkSuddenSwitch runs this program and chapter 02's, which hands out
-// one task at a time, on thousands of quick lines followed by dozens of
-// slow ones, and reports how long this one takes against chapter 02, in all
-// and until the first slow answer. The two take turns, so that a machine
-// whose speed drifts affects both alike.
+// BenchmarkSuddenSwitch runs this program and pool6, the step before, which
+// hands out one line at a time, on thousands of quick lines followed by
+// dozens of slow ones, and reports how long this one takes against pool6,
+// in all and until the first slow answer: batches must not hold back a
+// slow line. The two take turns, so that a machine whose speed drifts
+// affects both alike.
 func BenchmarkSuddenSwitch(b *testing.B) {
-	threads := filepath.Join(b.TempDir(), "threads")
-	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", threads, "example.com/goinparallel/02-threads").CombinedOutput(); err != nil {
-		b.Fatalf("building chapter 02: %v\n%s", err, out)
+	pool6 := filepath.Join(b.TempDir(), "pool6")
+	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", pool6, "example.com/goinparallel/03-processes/pool6").CombinedOutput(); err != nil {
+		b.Fatalf("building pool6: %v\n%s", err, out)
 	}
 	input := strings.Repeat("1\n", 2000) + strings.Repeat("36\n", 64)
 	var ours, theirs [2]time.Duration // in all, and until the first slow answer
@@ -68,14 +71,14 @@ func BenchmarkSuddenSwitch(b *testing.B) {
 		for _, run := range []struct {
 			program string
 			times   *[2]time.Duration
-		}{{self(b), &ours}, {threads, &theirs}} {
+		}{{self(b), &ours}, {pool6, &theirs}} {
 			total, first := timeRun(b, run.program, input, "fib(36)")
 			run.times[0] += total
 			run.times[1] += first
 		}
 	}
-	b.ReportMetric(float64(ours[0])/float64(theirs[0]), "x-total-of-02")
-	b.ReportMetric(float64(ours[1])/float64(theirs[1]), "x-first-slow-of-02")
+	b.ReportMetric(float64(ours[0])/float64(theirs[0]), "x-total-of-pool6")
+	b.ReportMetric(float64(ours[1])/float64(theirs[1]), "x-first-slow-of-pool6")
 	b.ReportMetric(float64(ours[0].Milliseconds())/float64(b.N), "ms-total")
 	b.ReportMetric(float64(ours[1].Milliseconds())/float64(b.N), "ms-first-slow")
 }
@@ -144,45 +147,60 @@ func BenchmarkSteps(b *testing.B) {
 	}
 }
 
-// BenchmarkMillionOnes runs chapter 02's program, its last step with
-// batches, this one, and a plain sequential loop (this test binary in the role "plain loop"), each built as
-// a user builds it, on a million lines of `1` from a file, with two workers,
+// BenchmarkMillionOnes runs a plain sequential loop (this test binary in the
+// role "plain loop") and each pool, with and without batches, built as a
+// user builds it, on a million lines of `1` from a file, with two workers,
 // and reports each one's cost per line, and each pool's against the loop's.
+// The pools without batches are chapter 02's and pool6, the step before
+// this chapter's pool; pool6, which pays a round trip through the pipes
+// per line, gets the first 100,000 lines only, or it would take minutes.
 // They take turns, in an order that rotates.
 func BenchmarkMillionOnes(b *testing.B) {
 	dir := b.TempDir()
-	programs := []struct{ name, path string }{{"loop", self(b)}, {"02", ""}, {"02-batches", ""}, {"03", ""}}
-	for i, pkg := range []string{"", "02-threads", "02-threads/batches", "03-processes"} {
-		if pkg == "" {
-			continue
-		}
-		programs[i].path = filepath.Join(dir, programs[i].name)
-		if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", programs[i].path, "example.com/goinparallel/"+pkg).CombinedOutput(); err != nil {
-			b.Fatalf("building %s: %v\n%s", pkg, err, out)
-		}
+	programs := []struct {
+		name, pkg string
+		lines     int
+	}{
+		{"loop", "", 1_000_000},
+		{"02", "02-threads", 1_000_000},
+		{"02-batches", "02-threads/batches", 1_000_000},
+		{"03-pool6", "03-processes/pool6", 100_000},
+		{"03", "03-processes", 1_000_000},
 	}
-	const lines = 1_000_000
-	input := filepath.Join(dir, "ones")
-	if err := os.WriteFile(input, []byte(strings.Repeat("1\n", lines)), 0o644); err != nil {
-		b.Fatal(err)
+	paths := make([]string, len(programs))
+	inputs := map[int]string{}
+	for i, p := range programs {
+		paths[i] = self(b)
+		if p.pkg != "" {
+			paths[i] = filepath.Join(dir, p.name)
+			if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", paths[i], "example.com/goinparallel/"+p.pkg).CombinedOutput(); err != nil {
+				b.Fatalf("building %s: %v\n%s", p.pkg, err, out)
+			}
+		}
+		if inputs[p.lines] == "" {
+			inputs[p.lines] = filepath.Join(dir, fmt.Sprint(p.lines))
+			if err := os.WriteFile(inputs[p.lines], []byte(strings.Repeat("1\n", p.lines)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	took := make([]time.Duration, len(programs))
 	turn := 0
 	for b.Loop() {
 		for k := range programs {
 			i := (turn + k) % len(programs)
-			in, err := os.Open(input)
+			in, err := os.Open(inputs[programs[i].lines])
 			if err != nil {
 				b.Fatal(err)
 			}
-			cmd := exec.Command(programs[i].path, "-workers", "2")
+			cmd := exec.Command(paths[i], "-workers", "2")
 			if programs[i].name == "loop" {
-				cmd = exec.Command(programs[i].path)
+				cmd = exec.Command(paths[i])
 				cmd.Env = append(os.Environ(), roleVar+"=plain loop")
 			}
 			cmd.Stdin = in
 			start := time.Now()
-			if out, err := cmd.Output(); err != nil || len(out) != lines*len("fib(1) = 1\n") {
+			if out, err := cmd.Output(); err != nil || len(out) != programs[i].lines*len("fib(1) = 1\n") {
 				b.Fatalf("%s: %v, %d bytes of output", programs[i].name, err, len(out))
 			}
 			took[i] += time.Since(start)
@@ -190,10 +208,40 @@ func BenchmarkMillionOnes(b *testing.B) {
 		}
 		turn++
 	}
+	perLine := func(i int) float64 {
+		return float64(took[i].Nanoseconds()) / float64(b.N*programs[i].lines)
+	}
 	for i, p := range programs {
-		b.ReportMetric(float64(took[i].Nanoseconds())/float64(b.N*lines), "ns/line-"+p.name)
+		b.ReportMetric(perLine(i), "ns/line-"+p.name)
 		if i > 0 {
-			b.ReportMetric(float64(took[i])/float64(took[0]), "x-loop-"+p.name)
+			b.ReportMetric(perLine(i)/perLine(0), "x-loop-"+p.name)
+		}
+	}
+}
+
+// BenchmarkPipeRoundTrip measures what pool6 pays per line beside the work,
+// and what a batch pays once: a task line written to a worker process and
+// its answer read back, through two pipes, a system call at each end and
+// a wake-up of each process. One op is one round trip; the worker starts
+// before the timer does.
+func BenchmarkPipeRoundTrip(b *testing.B) {
+	w, err := startWorker(self(b), io.Discard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		w.closeInput()
+		for range w.messages {
+		}
+	}()
+	if ms := <-w.messages; len(ms) != 1 || !ms[0].ready {
+		b.Fatalf("the worker said %v, want ready", ms)
+	}
+	task := []result{{line: fib.Line{Number: 1, N: 1}}}
+	for b.Loop() {
+		w.send(task)
+		if ms := <-w.messages; len(ms) != 1 || !ms[0].answer {
+			b.Fatalf("the worker said %v, want an answer", ms)
 		}
 	}
 }
