@@ -18,9 +18,7 @@ import (
 // maxHeld bounds how many batches a worker process may hold: the one it
 // computes, and the next, which waits in its pipe so that the worker never
 // waits for us between two batches. A second batch joins only while the
-// first costs less than the budget: none waits behind a slow line. Their
-// lines, 512 at most, of a few bytes each, fit in a pipe's buffer on every
-// system, so that writing them does not block for a worker that is stuck.
+// first costs less than the budget: none waits behind a slow line.
 const maxHeld = 2
 
 // maxTries is how many worker processes may fail on the same task before
@@ -99,8 +97,7 @@ func (p *pool) feed(ctx context.Context, batches <-chan batch) {
 		case <-ctx.Done():
 			if f.worker != nil { // An interruption, not a fault: nothing to report.
 				f.worker.kill()
-				for range f.worker.messages {
-				}
+				f.letGo()
 			}
 			return
 		case b, open := <-next:
@@ -273,14 +270,11 @@ func (c *silenceClock) ticked(limit time.Duration) (late bool, after time.Durati
 func (f *feeder) lose(how string) {
 	wasReady := f.ready
 	inHand := f.inHand()
-	for ms := range f.worker.messages { // Until the process has exited.
-		for _, m := range ms {
-			if f.answers(m) {
-				f.answered(m.value)
-			}
+	for _, m := range f.letGo() {
+		if f.answers(m) {
+			f.answered(m.value)
 		}
 	}
-	f.worker, f.ready, f.inputEnded = nil, false, false
 	switch {
 	case !wasReady:
 		f.pool.starts.fail(how, f.reports)
@@ -298,6 +292,21 @@ func (f *feeder) lose(how string) {
 		inHand.err = fmt.Errorf("fib(%d) failed in %d worker processes", inHand.line.N, maxTries)
 		f.done()
 	}
+}
+
+// letGo closes the input of the worker process, which has died or been
+// killed, if we have not yet, and waits for it to exit. It returns what the
+// worker said before it ended, and leaves the feeder with no worker.
+func (f *feeder) letGo() []message {
+	if !f.inputEnded {
+		f.worker.closeInput()
+	}
+	var said []message
+	for ms := range f.worker.messages { // Until the process has exited.
+		said = append(said, ms...)
+	}
+	f.worker, f.ready, f.inputEnded = nil, false, false
+	return said
 }
 
 // start starts a worker process and sends it the lines of every batch we

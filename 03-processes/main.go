@@ -3,7 +3,9 @@
 // tutorial: the same input, output and exit status as chapter 02's
 // goroutine pool, but every worker is a separate operating system process.
 // It is the last step of the chapter: pool1 is the first pool, and pool2
-// to pool6 each answer one fault of the step before.
+// to pool6 each answer one fault of the step before; this one hands its
+// workers batches of lines, as chapter 02's last step does, so that quick
+// lines pay the round trip through the pipes once per batch.
 //
 // Usage:
 //
@@ -298,17 +300,17 @@ func (p *pool) answerAll(interrupted context.Context, in io.Reader, stdout io.Wr
 	futures := make(chan (<-chan []result), inFlight)
 
 	// One feeder goroutine per worker process: it starts the process,
-	// sends it tasks, hears its answers and replaces it when it fails
-	// (feeder.go). A feeder returns when tasks is closed and every task it
-	// took is answered, when ctx is done, or when the pool gives up
+	// sends it batches, hears its answers and replaces it when it fails
+	// (feeder.go). A feeder returns when batches is closed and every batch
+	// it took is answered, when ctx is done, or when the pool gives up
 	// starting workers; in every case only after its process has exited.
 	var feeding sync.WaitGroup
 	for range p.workers {
 		feeding.Go(func() { p.feed(ctx, batches) })
 	}
 
-	// The printer is chapter 02's, and so is the reader, which has a
-	// goroutine of its own, as in chapter 02: a read from a terminal
+	// The printer is that of chapter 02's last step, and so is the reader,
+	// which has a goroutine of its own, as in chapter 02: a read from a terminal
 	// cannot be interrupted, and this goroutine must stay free for a
 	// signal.
 	type outcome struct {

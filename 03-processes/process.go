@@ -40,9 +40,8 @@ func workerProgram() (string, error) {
 // A workerProcess is a running worker process.
 type workerProcess struct {
 	cmd      *exec.Cmd
-	stdin    io.WriteCloser
 	stdout   io.ReadCloser
-	input    *bufio.Writer    // buffers task lines on their way to stdin
+	tasks    chan<- []byte    // task lines, for the goroutine that writes them to stdin
 	messages <-chan []message // what the worker says, as it comes; closed once it has exited
 	exit     error            // how it ended: read it only after messages is closed
 }
@@ -83,7 +82,21 @@ func startWorker(path string, stderr io.Writer) (*workerProcess, error) {
 	// The buffer holds more messages than a worker can owe us, so the
 	// goroutine never waits for the feeder.
 	messages := make(chan []message, maxHeld*maxBatch+2)
-	w := &workerProcess{cmd: cmd, stdin: stdin, stdout: stdout, input: bufio.NewWriter(stdin), messages: messages}
+	// Task lines go to stdin through a goroutine of their own. A write to a
+	// pipe waits while the pipe is full, which it stays when the worker is
+	// stuck and reads nothing; the feeder must not wait with it, but watch
+	// its clock, and Ctrl-C. A feeder sends no more batches than maxHeld
+	// before they are answered, so it never waits for room in tasks. The
+	// goroutine ends when the feeder closes tasks; once the worker is
+	// dead, or killed, each write fails at once.
+	tasks := make(chan []byte, maxHeld)
+	go func() {
+		for lines := range tasks {
+			stdin.Write(lines) // If this fails, the worker has died: its messages tell the feeder.
+		}
+		stdin.Close()
+	}()
+	w := &workerProcess{cmd: cmd, stdout: stdout, tasks: tasks, messages: messages}
 	go func() {
 		defer close(messages)
 		readMessages(stdout, messages)
@@ -171,24 +184,27 @@ func readMessages(stdout io.Reader, messages chan<- []message) {
 	}
 }
 
-// send writes the lines of results that were not rejected to the worker
-// process, as tasks, in one write. A write to a process that has died
-// fails; we ignore that here, because its messages channel, closed, tells
-// the feeder.
+// send sends the worker process the lines of results that were not
+// rejected, as tasks, to be written in one write.
 func (w *workerProcess) send(results []result) {
+	var lines []byte
 	for _, r := range results {
 		if r.err == nil {
-			w.input.WriteString(strconv.Itoa(r.line.Number) + " " + strconv.Itoa(r.line.N) + "\n")
+			lines = strconv.AppendInt(lines, int64(r.line.Number), 10)
+			lines = append(lines, ' ')
+			lines = strconv.AppendInt(lines, int64(r.line.N), 10)
+			lines = append(lines, '\n')
 		}
 	}
-	w.input.Flush()
+	w.tasks <- lines
 }
 
-// closeInput tells the worker that no more tasks will come: it exits once
-// it has answered the ones it has.
+// closeInput tells the worker process that no more tasks will come: its
+// input closes once the tasks sent are written, and it exits once it has
+// answered them. The feeder calls it once for each worker, when it has no
+// more tasks for it, or before it lets the worker go.
 func (w *workerProcess) closeInput() {
-	w.input.Flush()
-	w.stdin.Close()
+	close(w.tasks)
 }
 
 // kill stops the worker process, and every process it started, at once.
