@@ -61,10 +61,7 @@ func BenchmarkOneTask(b *testing.B) {
 // slow line. The two take turns, so that a machine whose speed drifts
 // affects both alike.
 func BenchmarkSuddenSwitch(b *testing.B) {
-	pool6 := filepath.Join(b.TempDir(), "pool6")
-	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", pool6, "example.com/goinparallel/03-processes/pool6").CombinedOutput(); err != nil {
-		b.Fatalf("building pool6: %v\n%s", err, out)
-	}
+	pool6 := build(b, "03-processes/pool6")
 	input := strings.Repeat("1\n", 2000) + strings.Repeat("36\n", 64)
 	var ours, theirs [2]time.Duration // in all, and until the first slow answer
 	for b.Loop() {
@@ -118,14 +115,7 @@ func BenchmarkSteps(b *testing.B) {
 	steps := []string{"pool1", "pool2", "pool3", "pool4", "pool5", "pool6", "."}
 	programs := make([]string, len(steps))
 	for i, step := range steps {
-		programs[i] = filepath.Join(b.TempDir(), "step")
-		pkg := "example.com/goinparallel/03-processes/" + step
-		if step == "." {
-			pkg = "example.com/goinparallel/03-processes"
-		}
-		if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", programs[i], pkg).CombinedOutput(); err != nil {
-			b.Fatalf("building %s: %v\n%s", pkg, err, out)
-		}
+		programs[i] = build(b, filepath.ToSlash(filepath.Join("03-processes", step)))
 	}
 	const lines = 100_000
 	input := strings.Repeat("1\n", lines)
@@ -172,10 +162,7 @@ func BenchmarkMillionOnes(b *testing.B) {
 	for i, p := range programs {
 		paths[i] = self(b)
 		if p.pkg != "" {
-			paths[i] = filepath.Join(dir, p.name)
-			if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", paths[i], "example.com/goinparallel/"+p.pkg).CombinedOutput(); err != nil {
-				b.Fatalf("building %s: %v\n%s", p.pkg, err, out)
-			}
+			paths[i] = build(b, p.pkg)
 		}
 		if inputs[p.lines] == "" {
 			inputs[p.lines] = filepath.Join(dir, fmt.Sprint(p.lines))

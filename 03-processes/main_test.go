@@ -644,7 +644,7 @@ func TestSameAsChapter02(t *testing.T) {
 
 // build builds the program in the directory dir of the module, and returns
 // its path.
-func build(t *testing.T, dir string) string {
+func build(t testing.TB, dir string) string {
 	// The test cache knows only the files a test opens: reading the
 	// program's makes an edit to it run this test again.
 	fibtest.DependOn(t, "../"+dir, "../fib", "../go.mod")
