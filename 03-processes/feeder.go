@@ -275,6 +275,7 @@ func (f *feeder) lose(how string) {
 			f.answered(m.value)
 		}
 	}
+	f.ready = false // The next worker must say it is ready.
 	switch {
 	case !wasReady:
 		f.pool.starts.fail(how, f.reports)
@@ -296,7 +297,9 @@ func (f *feeder) lose(how string) {
 
 // letGo closes the input of the worker process, which has died or been
 // killed, if we have not yet, and waits for it to exit. It returns what the
-// worker said before it ended, and leaves the feeder with no worker.
+// worker said before it ended, and leaves the feeder with no worker; but
+// ready as it was, since the answers it returns count only from a worker
+// that was ready.
 func (f *feeder) letGo() []message {
 	if !f.inputEnded {
 		f.worker.closeInput()
@@ -305,7 +308,7 @@ func (f *feeder) letGo() []message {
 	for ms := range f.worker.messages { // Until the process has exited.
 		said = append(said, ms...)
 	}
-	f.worker, f.ready, f.inputEnded = nil, false, false
+	f.worker, f.inputEnded = nil, false
 	return said
 }
 

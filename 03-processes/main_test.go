@@ -802,3 +802,36 @@ func TestStderrLines(t *testing.T) {
 		t.Errorf("got %q, want %q", long.String(), want)
 	}
 }
+
+// TestLostWorkersAnswersAreKept: answers that a worker sent before it was
+// lost, still waiting for the feeder when it gives the worker up, answer
+// their lines: as when the clock ticks in the same instant that the answer
+// comes, and the feeder, which takes either first, stops the worker.
+func TestLostWorkersAnswersAreKept(t *testing.T) {
+	future := make(chan []result, 1)
+	results := []result{{line: fib.Line{Number: 1, N: 1}}, {line: fib.Line{Number: 2, N: 2}}}
+	messages := make(chan []message, 1)
+	messages <- []message{{answer: true, line: 1, value: 1}, {answer: true, line: 2, value: 1}}
+	close(messages) // The worker has exited.
+	var reports strings.Builder
+	f := &feeder{
+		pool:       &pool{},
+		reports:    &reports,
+		worker:     &workerProcess{tasks: make(chan []byte, maxHeld), messages: messages},
+		ready:      true,
+		unanswered: []sentBatch{{batch: batch{results: results, future: future}}},
+	}
+	f.lose("was stopped after 1s")
+	select {
+	case got := <-future:
+		want := []result{{line: results[0].line, text: "fib(1) = 1\n"}, {line: results[1].line, text: "fib(2) = 1\n"}}
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{}, fib.Line{})); diff != "" {
+			t.Errorf("results (-want +got):\n%s", diff)
+		}
+	default:
+		t.Error("the batch was not answered, though the worker had answered every line")
+	}
+	if reports.Len() > 0 {
+		t.Errorf("reported %q, want nothing: no line was lost", reports.String())
+	}
+}
