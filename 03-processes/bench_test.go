@@ -16,9 +16,10 @@ import (
 	"example.com/goinparallel/fib/fibtest"
 )
 
-// The benchmarks are chapter 02's, on the same work, so that the two pools
-// can be compared line for line; every pool here starts its worker
-// processes afresh, and that cost is counted.
+// CPU, Trivial and OneTask are chapter 02's benchmarks, on the same work, so
+// that the two pools can be compared line for line; the others are this
+// chapter's. Every pool here starts its worker processes afresh, and that
+// cost is counted.
 
 // benchPool returns a pool of worker processes that discards its output.
 func benchPool(b *testing.B, workers int) *pool {

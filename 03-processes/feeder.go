@@ -21,7 +21,7 @@ import (
 // first costs less than the budget: none waits behind a slow line.
 const maxHeld = 2
 
-// maxTries is how many worker processes may fail on the same task before
+// maxTries is how many worker processes may fail on the same line before
 // the pool gives up on it.
 const maxTries = 2
 
@@ -38,7 +38,7 @@ const ticksPerTimeout = 10
 // startupLimit is how long a new worker process may take to say it is
 // ready, counted in whole ticks of the clock, so at least a minute and at
 // most a tick more. Starting is not a task, so -timeout does not bound it;
-// but a worker that never starts must not keep its tasks forever.
+// but a worker that never starts must not keep its lines forever.
 const startupLimit = time.Minute
 
 // maxFailedStarts is how many worker processes in a row may fail to start,
@@ -168,7 +168,8 @@ func (f *feeder) messages() <-chan []message {
 // order, to the lines sent, or else nonsense, a fault. Whatever it says
 // restarts the clock: the worker answers its quick lines in batches, and
 // writes what it has before it starts a slow one, so the time between two
-// messages is the time of one slow line, or of one batch of quick ones.
+// messages is the time of one slow line, or of at most two batches of
+// quick ones.
 func (f *feeder) hear(ms []message) {
 	f.silence.heard()
 	for _, m := range ms {

@@ -15,7 +15,7 @@
 // talks to each over its standard input and output, one line per task and
 // one per answer (see worker.go). A worker process that dies, or stays
 // silent for longer than D over one task, is reported on standard error
-// and replaced, and its task is tried once more. Exit status: 0 when every
+// and replaced, and the line it was computing is tried once more. Exit status: 0 when every
 // line was answered, 1 when a line was rejected or failed or the results
 // could not be written, 2 for a usage error, 130 when interrupted (Ctrl-C,
 // SIGTERM, or SIGHUP when its terminal closes).

@@ -55,9 +55,11 @@ type message struct {
 	line, value int
 }
 
-// startWorker starts a worker process from the program at path, and a
-// goroutine that reads what it says. That goroutine ends when the process
-// has exited and its output has ended, or waitDelay after it was killed.
+// startWorker starts a worker process from the program at path, and two
+// goroutines: one writes its tasks, and ends when the feeder closes its
+// input (closeInput); the other reads what it says, and ends when the
+// process has exited and its output has ended, or waitDelay after it was
+// killed.
 func startWorker(path string, stderr io.Writer) (*workerProcess, error) {
 	cmd := exec.Command(path, "-worker")
 	errors := &stderrLines{to: stderr}
@@ -153,8 +155,9 @@ func (s *stderrLines) end() {
 
 // readMessages sends on the lines that a worker writes, as messages, until
 // its output ends or a line is nonsense. It sends them as they come: all
-// the lines that one read brings, together, so that a batch of answers
-// costs the feeder one receive, not one per line.
+// the lines its buffer holds, together (a line cut in two by the end of
+// the buffer, with its end), so that a batch of answers costs the feeder
+// one receive, not one per line.
 func readMessages(stdout io.Reader, messages chan<- []message) {
 	out := bufio.NewReader(stdout)
 	for {
