@@ -701,8 +701,8 @@ func TestCompareRace(t *testing.T) {
 }
 
 // TestLostOutput runs each program as README does, with a standard output
-// that cannot be written: a file open only for reading, as a closed stdout
-// behaves, and on Linux /dev/full, a disk that is always full. Each must
+// that cannot be written: a file open only for reading, on which every write
+// fails, and on Linux /dev/full, a disk that is always full. Each must
 // say so in one line that names what failed, and exit with status 1, which
 // go run reports in a line of its own.
 func TestLostOutput(t *testing.T) {

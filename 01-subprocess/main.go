@@ -21,7 +21,7 @@ import (
 func main() {
 	// The report goes through a buffer, and the one write that can fail is
 	// the flush at the end, which we check: output that cannot be written
-	// (a full disk, a closed stdout) is an error like any other.
+	// (a full disk, say) is an error like any other.
 	out := bufio.NewWriter(os.Stdout)
 	err := run(out)
 	if flushErr := out.Flush(); err == nil && flushErr != nil {

@@ -77,14 +77,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "threads: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
 	}
-	// Started with its standard output closed, the program would print its
-	// results to nowhere and say nothing (see fib.CheckStdout).
-	if f, ok := stdout.(*os.File); ok {
-		if err := fib.CheckStdout(f); err != nil {
-			fmt.Fprintf(stderr, "threads: writing results: %v\n", err)
-			return 1
-		}
-	}
 	in, err := fib.Open(flags.Args(), stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "threads: %v\n", err)

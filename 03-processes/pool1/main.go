@@ -74,14 +74,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
 	}
-	// Started with its standard output closed, the program would print its
-	// results to nowhere and say nothing (see fib.CheckStdout).
-	if f, ok := stdout.(*os.File); ok {
-		if err := fib.CheckStdout(f); err != nil {
-			fmt.Fprintf(stderr, "processes: writing results: %v\n", err)
-			return 1
-		}
-	}
 	in, err := fib.Open(flags.Args(), stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "processes: %v\n", err)
@@ -151,7 +143,9 @@ func pool(program string, workers int, in io.Reader, stdout, stderr io.Writer) (
 // feed starts a worker process and keeps it busy: for each task, it writes
 // the number on the worker's standard input and reads the answer from the
 // worker's standard output. When tasks is closed, it closes the worker's
-// input, and the worker exits. Once ctx is done, it only drains tasks.
+// input, and the worker exits. When ctx is done it does the same at once,
+// without waiting for tasks to close: the reader may be waiting for a line
+// that nobody types.
 func feed(ctx context.Context, program string, tasks <-chan task, stderr io.Writer) {
 	cmd := exec.Command(program, "-worker")
 	cmd.Stderr = stderr
@@ -160,25 +154,32 @@ func feed(ctx context.Context, program string, tasks <-chan task, stderr io.Writ
 	fromWorker, _ := cmd.StdoutPipe()
 	startErr := cmd.Start()
 	answers := bufio.NewScanner(fromWorker)
-	for t := range tasks {
-		if ctx.Err() != nil {
-			continue
-		}
-		if startErr != nil {
-			t.result <- notComputed(t.line, startErr)
-			continue
-		}
-		fmt.Fprintln(toWorker, t.line.N)
-		if !answers.Scan() { // The worker has died: its output has ended.
-			t.result <- notComputed(t.line, errWorkerDied)
-			continue
-		}
-		text := fmt.Sprintf("fib(%d) = %s\n", t.line.N, answers.Text())
-		t.result <- result{line: t.line, text: text}
-	}
 	if startErr == nil {
-		toWorker.Close()
-		cmd.Wait()
+		defer func() {
+			toWorker.Close() // The worker's loop ends...
+			cmd.Wait()       // ...and it exits.
+		}()
+	}
+	compute := func(line fib.Line) result {
+		if startErr != nil {
+			return notComputed(line, startErr)
+		}
+		fmt.Fprintln(toWorker, line.N)
+		if !answers.Scan() { // The worker has died: its output has ended.
+			return notComputed(line, errWorkerDied)
+		}
+		return result{line: line, text: fmt.Sprintf("fib(%d) = %s\n", line.N, answers.Text())}
+	}
+	for {
+		select {
+		case t, open := <-tasks:
+			if !open {
+				return
+			}
+			t.result <- compute(t.line)
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 

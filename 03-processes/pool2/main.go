@@ -74,14 +74,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
 	}
-	// Started with its standard output closed, the program would print its
-	// results to nowhere and say nothing (see fib.CheckStdout).
-	if f, ok := stdout.(*os.File); ok {
-		if err := fib.CheckStdout(f); err != nil {
-			fmt.Fprintf(stderr, "processes: writing results: %v\n", err)
-			return 1
-		}
-	}
 	in, err := fib.Open(flags.Args(), stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "processes: %v\n", err)
@@ -155,15 +147,21 @@ const maxTries = 2
 
 // feed keeps a worker process busy: for each task, it has the worker compute
 // it, and sends the result on. When tasks is closed, it stops its worker.
-// Once ctx is done, it only drains tasks.
+// When ctx is done, it stops its worker at once, without waiting for tasks
+// to close: the reader may be waiting for a line that nobody types.
 func feed(ctx context.Context, program string, tasks <-chan task, stderr io.Writer) {
 	f := &feeder{program: program, stderr: stderr}
 	defer f.stopWorker()
-	for t := range tasks {
-		if ctx.Err() != nil {
-			continue
+	for {
+		select {
+		case t, open := <-tasks:
+			if !open {
+				return
+			}
+			t.result <- f.compute(t.line)
+		case <-ctx.Done():
+			return
 		}
-		t.result <- f.compute(t.line)
 	}
 }
 

@@ -2,8 +2,8 @@ package fibtest
 
 import "errors"
 
-// A FullDisk accepts Room bytes, then fails every write, as a full disk or
-// a closed stdout does.
+// A FullDisk accepts Room bytes, then fails every write, as a full disk
+// does.
 type FullDisk struct{ Room int }
 
 func (w *FullDisk) Write(p []byte) (int, error) {
