@@ -137,3 +137,33 @@ func TestBatchesSharesThePool(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscardedOutput gives this pool, through run, and ./batches a
+// standard output that is /dev/null open for reading and writing, as
+// Python's subprocess.DEVNULL, a service manager and Go's runtime (for a
+// stdout closed at start) give it. The caller chose to throw the results
+// away: each must answer every line as ever, and exit with status 0.
+func TestDiscardedOutput(t *testing.T) {
+	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	const input = "1\n2\n3\n"
+	var stderr strings.Builder
+	if status := run(nil, strings.NewReader(input), devNull, &stderr); status != 0 || stderr.Len() > 0 {
+		t.Errorf("this pool: exit status %d, stderr %q; want 0 and nothing", status, stderr.String())
+	}
+	cmd := exec.Command(buildBatches(t))
+	cmd.Stdin, cmd.Stdout = strings.NewReader(input), devNull
+	var batchesStderr strings.Builder
+	cmd.Stderr = &batchesStderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() }) // If it hangs.
+	fibtest.Within(t, "./batches", func() { cmd.Wait() })
+	if status := cmd.ProcessState.ExitCode(); status != 0 || batchesStderr.Len() > 0 {
+		t.Errorf("./batches: exit status %d, stderr %q; want 0 and nothing", status, batchesStderr.String())
+	}
+}
