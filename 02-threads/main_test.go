@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"example.com/goinparallel/fib"
@@ -149,6 +151,80 @@ func TestReaderStaysWithinInFlight(t *testing.T) {
 	}
 	if aheadMost > 2*inFlight {
 		t.Errorf("the reader read %d lines ahead of what was printed; the bound on lines in flight (inFlight = %d) allows fewer than %d", aheadMost, inFlight, 2*inFlight)
+	}
+}
+
+// heldOutput is a stdout that takes no write until release is closed, as a
+// terminal does whose user has paused it (Ctrl-S) or a pipe that nobody
+// reads: a printer that writes to it is held there.
+type heldOutput struct {
+	release chan struct{}
+	text    strings.Builder
+}
+
+func (w *heldOutput) Write(p []byte) (int, error) {
+	<-w.release
+	return w.text.Write(p)
+}
+
+// TestWorkersDoNotWaitForThePrinter holds the printer at its first write
+// and checks that the reader meanwhile reads inFlight lines, which it can
+// only do if the workers take them: each future has room for its result,
+// so a worker that finishes a line before the printer wants it goes on to
+// the next. Were a worker to wait until the printer takes its result, the
+// workers would stop with the printer, and the reader a queue's length
+// later, long before inFlight lines: a slow first line would leave one
+// worker busy and the others idle.
+//
+// The test runs in a synctest bubble, so that synctest.Wait can tell when
+// the pool has gone as far as it can with the printer held: when all of
+// its goroutines wait for one another. No timing decides the result.
+func TestWorkersDoNotWaitForThePrinter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lines := make([]string, inFlight) // All fit in futures' buffer.
+		for i := range lines {
+			lines[i] = "1\n"
+		}
+		in := &lineByLine{lines: lines, check: func(int) {}}
+		out := &heldOutput{release: make(chan struct{})}
+		type outcome struct {
+			ok  bool
+			err error
+		}
+		returned := make(chan outcome, 1)
+		go func() {
+			ok, err := pool(2, in, out, io.Discard)
+			returned <- outcome{ok, err}
+		}()
+		synctest.Wait() // Until the printer, the reader and the workers all wait.
+		if in.served < len(lines) {
+			t.Errorf("with the printer held at its first write, the reader read %d of %d lines and waits: the workers wait for the printer to take their results, as if a future had no room for one", in.served, len(lines))
+		}
+		close(out.release)
+		var p outcome
+		fibtest.Within(t, "the pool, once its output was released", func() { p = <-returned })
+		if want := strings.Repeat("fib(1) = 1\n", len(lines)); !p.ok || p.err != nil || out.text.String() != want {
+			t.Errorf("pool: ok=%v, err=%v, %d bytes printed; want true, nil, %d", p.ok, p.err, out.text.Len(), len(want))
+		}
+	})
+}
+
+// TestWorkerAfterTheOutputFailed: once ctx is done, as when the printer
+// could not write, a worker takes the tasks left in the queue without
+// computing them. Nobody would print the results, and the queue may hold
+// hundreds of slow lines.
+func TestWorkerAfterTheOutputFailed(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tasks := make(chan task, 1)
+	future := make(chan result, 1)
+	tasks <- task{line: fib.Line{Number: 1, N: 25}, result: future}
+	close(tasks)
+	fibtest.Within(t, "a worker with its context done", func() { worker(ctx, tasks) })
+	select {
+	case r := <-future:
+		t.Errorf("with its context done, a worker computed line %d and sent %q, which nobody will print", r.line.Number, r.text)
+	default:
 	}
 }
 
