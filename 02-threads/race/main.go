@@ -11,9 +11,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"sync"
-	"time"
 )
 
 // Each of the goroutines adds to the count this many times.
@@ -28,27 +26,27 @@ func main() {
 	say("with a channel:", withChannel())
 }
 
-// unsynchronised lets every goroutine add to count directly: a data race.
-// Each adds all its share at once, and the goroutines take turns: main
-// starts each only once the one before has ended, so that the run prints
-// the same on every machine, however busy. The race is there all the same.
+// unsynchronised lets every goroutine add its share to count directly: a
+// data race. An update is a read, an add and a write back, and another
+// goroutine can come between the read and the write; its update is then
+// lost. A scheduler does that now and then. Here every goroutine reads the
+// count, then waits until all have read it before it writes back: the
+// unlucky order, on every run, on any machine. The waiting orders each
+// read before the others' writes; nothing orders the writes, which is the
+// race.
 func unsynchronised() int {
 	count := 0
-	var done sync.WaitGroup
-	alone := runtime.NumGoroutine()
+	var read, done sync.WaitGroup
+	read.Add(goroutines)
+	done.Add(goroutines)
 	for range goroutines {
-		done.Add(1)
 		go func() {
 			defer done.Done()
-			count += adds // Read, add, write back: another goroutine can come between.
+			seen := count // Read...
+			read.Done()
+			read.Wait()         // ...let every other goroutine read too...
+			count = seen + adds // ...and write back: their adds are lost.
 		}()
-		// Main learns that the goroutine has ended by counting goroutines,
-		// which orders the turns in time but is not synchronisation: the
-		// race detector is not fooled, and reports the same race first on
-		// every run.
-		for runtime.NumGoroutine() > alone {
-			time.Sleep(time.Millisecond)
-		}
 	}
 	done.Wait()
 	return count
