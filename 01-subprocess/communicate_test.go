@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -9,9 +12,26 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"example.com/goinparallel/fib/fibtest"
 )
+
+// roleVar tells the test binary, started by a test as a child, to be the
+// program it names rather than run the tests: "cat" copies its standard
+// input to its standard output, as cat does, on every system, Windows too.
+const roleVar = "SUBPROCESS_TEST_ROLE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(roleVar) == "cat" {
+		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+			fmt.Fprintln(os.Stderr, "cat:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // TestCommunicate runs the fib program through communicate. The cases with
 // 1 MiB of input are the ones Python's communicate is careful about: the
@@ -82,5 +102,63 @@ func TestStdinGone(t *testing.T) {
 		if got := stdinGone(tt.err); got != tt.want {
 			t.Errorf("%s: stdinGone(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestCommunicateWithAnEcho sends 8 MiB through a child that prints what
+// it reads as it reads it, as cat does, and wants all of it back. The child
+// fills its stdout pipe long before it has read its input, and then waits
+// for us to read; if we wrote all the input before reading, we would wait
+// for it to read, and neither would ever go on. communicate's goroutine
+// that writes while we read is what makes this work.
+func TestCommunicateWithAnEcho(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var input strings.Builder
+	for i := 0; input.Len() < 8<<20; i++ {
+		fmt.Fprintf(&input, "line %d\n", i) // Every line differs, so a lost or repeated piece shows.
+	}
+	// Cancelling ctx kills the child: when it hangs, and in any case
+	// before the test ends, so that no child outlives it.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// Were the role not taken, -test.run=^$ would have the child run no
+	// test, rather than this one again.
+	cmd := exec.CommandContext(ctx, exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), roleVar+"=cat")
+	type answer struct {
+		out string
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		out, err := communicate(cmd, input.String())
+		answered <- answer{out, err}
+	}()
+	timer := time.NewTimer(fibtest.Limit)
+	defer timer.Stop()
+	var a answer
+	select {
+	case a = <-answered:
+	case <-timer.C:
+		cancel() // The child dies, its pipes close, and communicate returns.
+		select {
+		case <-answered:
+		case <-time.After(fibtest.Limit):
+			t.Errorf("communicate has not returned %v after its child was killed", fibtest.Limit)
+		}
+		t.Fatalf("communicate with a child that echoes %d MiB has not returned after %v: it waits for the child to read its input while the child waits for it to read the output", input.Len()>>20, fibtest.Limit)
+	}
+	if a.err != nil {
+		t.Errorf("communicate: %v", a.err)
+	}
+	if a.out != input.String() {
+		i := 0
+		for i < min(len(a.out), input.Len()) && a.out[i] == input.String()[i] {
+			i++
+		}
+		t.Errorf("the child echoed %d bytes of %d, the same up to byte %d", len(a.out), input.Len(), i)
 	}
 }
