@@ -11,13 +11,17 @@ func ExampleFib() {
 		v, _ := fib.Fib(n)
 		fmt.Printf("fib(%d) = %d\n", n, v)
 	}
-	_, err := fib.Fib(100)
-	fmt.Println(err)
+	// The first n refused on either side of the range.
+	for _, n := range []int{-1, fib.Max + 1} {
+		_, err := fib.Fib(n)
+		fmt.Println(err)
+	}
 	// Output:
 	// fib(0) = 0
 	// fib(1) = 1
 	// fib(25) = 75025
-	// "100" is out of range: n must be from 0 to 45
+	// "-1" is out of range: n must be from 0 to 45
+	// "46" is out of range: n must be from 0 to 45
 }
 
 func ExampleParse() {

@@ -3,6 +3,7 @@ package fib_test
 import (
 	"errors"
 	"math"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,6 +35,59 @@ func TestFibRange(t *testing.T) {
 			t.Errorf("Fib(%d) error = %v; want a *RangeError", n, err)
 		}
 	}
+}
+
+// TestFibAtTheEdges checks the smallest and largest n that Fib accepts and
+// the first it refuses on either side, against the range the package and
+// the programs' usage document: 0 to 45. Fib(45), the largest result, must
+// also fit an int, on 32-bit systems too (the constant below would not
+// compile there if it did not).
+func TestFibAtTheEdges(t *testing.T) {
+	const outOfRange = "is out of range: n must be from 0 to 45"
+	tests := []struct {
+		n, want int
+		wantErr string // the whole error message; "" for no error
+	}{
+		{n: -1, wantErr: `"-1" ` + outOfRange},
+		{n: 0, want: 0},
+		{n: 45, want: 1134903170},
+		{n: 46, wantErr: `"46" ` + outOfRange},
+	}
+	for _, tt := range tests {
+		if tt.n == 45 && (testing.Short() || raceEnabled()) {
+			// Fib(45) makes 3.7 billion calls: seconds, and a minute under
+			// the race detector, which has nothing to find in one
+			// goroutine's recursion. A plain go test ./... runs it.
+			t.Log("Fib(45) not computed, with -short or -race")
+			continue
+		}
+		got, err := fib.Fib(tt.n)
+		if tt.wantErr == "" {
+			if err != nil || got != tt.want {
+				t.Errorf("Fib(%d) = %d, %v; want %d, nil", tt.n, got, err, tt.want)
+			}
+			continue
+		}
+		var rangeErr *fib.RangeError
+		if !errors.As(err, &rangeErr) || err.Error() != tt.wantErr {
+			t.Errorf("Fib(%d) = %d, %v; want a *RangeError: %s", tt.n, got, err, tt.wantErr)
+		}
+	}
+}
+
+// raceEnabled reports whether the test binary was built with -race, which
+// the go command records in the binary's build settings.
+func raceEnabled() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
 }
 
 func TestParse(t *testing.T) {
