@@ -25,6 +25,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -277,6 +278,129 @@ func markdownFiles(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// TestLinks checks every relative link of every Markdown file: its file or
+// directory must exist, and a #fragment that points into a Markdown file
+// must name one of that file's headings, as GitHub makes anchors of them.
+// Links with a scheme (https:, mailto:) are left alone: the test does not
+// use the network. Code, fenced or inline, holds no links.
+func TestLinks(t *testing.T) {
+	anchors := map[string]map[string]bool{} // by Markdown file, from the repository root
+	for _, name := range markdownFiles(t) {
+		text, err := os.ReadFile(filepath.FromSlash(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		anchors[name] = markdownAnchors(string(text))
+	}
+	scheme := regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+	for name := range anchors {
+		text, _ := os.ReadFile(filepath.FromSlash(name))
+		for _, l := range markdownLinks(string(text)) {
+			if scheme.MatchString(l.target) {
+				continue
+			}
+			target, fragment, _ := strings.Cut(l.target, "#")
+			path, err := url.PathUnescape(target)
+			if err != nil {
+				t.Errorf("%s:%d: link %s: %v", name, l.line, l.target, err)
+				continue
+			}
+			switch {
+			case path == "":
+				path = name // A fragment alone points into this file.
+			case strings.HasPrefix(path, "/"):
+				path = strings.TrimPrefix(path, "/") // GitHub reads /x from the repository root.
+			default:
+				path = filepath.ToSlash(filepath.Join(filepath.Dir(name), path))
+			}
+			if _, err := os.Stat(filepath.FromSlash(path)); err != nil {
+				t.Errorf("%s:%d: link %s points to nothing: %v", name, l.line, l.target, err)
+				continue
+			}
+			if own, ok := anchors[path]; ok && fragment != "" && !own[fragment] {
+				t.Errorf("%s:%d: link %s points to no heading of %s", name, l.line, l.target, path)
+			}
+		}
+	}
+}
+
+// A markdownLink is the target of a link or image in a Markdown file, and
+// the line it is on, counting from 1.
+type markdownLink struct {
+	target string
+	line   int
+}
+
+// markdownLinks returns the targets of the inline links and images of a
+// Markdown text, [text](target "title"), and of its link definitions,
+// [label]: target. Code, fenced or in backticks, is skipped.
+func markdownLinks(text string) []markdownLink {
+	inline := regexp.MustCompile(`\]\(<?([^()<>\s]+)>?(?:\s+"[^"]*")?\)`)
+	definition := regexp.MustCompile(`^\s{0,3}\[[^\]]+\]:\s*<?([^\s<>]+)>?`)
+	codeSpan := regexp.MustCompile("``.*?``|`[^`]*`")
+	var links []markdownLink
+	for i, line := range outsideFences(text) {
+		line = codeSpan.ReplaceAllString(line, "")
+		for _, m := range inline.FindAllStringSubmatch(line, -1) {
+			links = append(links, markdownLink{m[1], i + 1})
+		}
+		if m := definition.FindStringSubmatch(line); m != nil {
+			links = append(links, markdownLink{m[1], i + 1})
+		}
+	}
+	return links
+}
+
+// markdownAnchors returns the anchors GitHub gives the headings of a
+// Markdown text: the heading's text, without its markup, in lower case,
+// with every character but letters, digits, underscores, hyphens and
+// spaces removed and each space made a hyphen; a second heading of the
+// same anchor gets -1, a third -2.
+func markdownAnchors(text string) map[string]bool {
+	heading := regexp.MustCompile(`^#{1,6}\s+(.*?)(?:\s+#+)?\s*$`)
+	link := regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
+	removed := regexp.MustCompile(`[^\p{L}\p{M}\p{N}\p{Pc} -]`)
+	anchors := map[string]bool{}
+	seen := map[string]int{}
+	for _, line := range outsideFences(text) {
+		m := heading.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		anchor := link.ReplaceAllString(m[1], "$1") // A link shows only its text.
+		anchor = removed.ReplaceAllString(strings.ToLower(anchor), "")
+		anchor = strings.ReplaceAll(anchor, " ", "-")
+		if n := seen[anchor]; n > 0 {
+			anchors[fmt.Sprintf("%s-%d", anchor, n)] = true
+		} else {
+			anchors[anchor] = true
+		}
+		seen[anchor]++
+	}
+	return anchors
+}
+
+// outsideFences returns the lines of a Markdown text, with those of fenced
+// code blocks, fences included, made empty, so that the others keep their
+// line numbers.
+func outsideFences(text string) []string {
+	lines := strings.Split(text, "\n")
+	fence := "" // the fence of the block we are in, if any
+	for i, line := range lines {
+		trimmed := strings.TrimLeft(line, " ")
+		switch {
+		case fence == "" && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")):
+			fence = trimmed[:3]
+		case fence != "" && strings.HasPrefix(trimmed, fence):
+			fence = ""
+		case fence == "":
+			continue
+		}
+		lines[i] = ""
+	}
+	return lines
 }
 
 // maxColumns is the widest line a fenced block may have, a tab counting as
