@@ -26,7 +26,7 @@ const Max = 45
 // Fib(n) = Fib(n-1) + Fib(n-2). It returns a [*RangeError] for n outside
 // 0 to [Max].
 func Fib(n int) (int, error) {
-	if n < 0 || n > Max {
+	if !inRange(n) {
 		return 0, &RangeError{Input: strconv.Itoa(n)}
 	}
 	return fib(n), nil
@@ -42,7 +42,7 @@ func Fib(n int) (int, error) {
 // not fit, and Calls returns [math.MaxInt] for them: still more than for
 // any smaller n, so that the longest tasks never look like the quickest.
 func Calls(n int) int {
-	if n < 0 || n > Max {
+	if !inRange(n) {
 		return 0
 	}
 	var a, b uint64 = 0, 1 // Fib(i) and Fib(i+1), for i from 0 to n
@@ -50,6 +50,13 @@ func Calls(n int) int {
 		a, b = b, a+b
 	}
 	return int(min(2*b-1, math.MaxInt))
+}
+
+// inRange reports whether n is from 0 to [Max]. Fib, Calls and Parse all
+// ask it, so that they agree on the range, and a test of one edge through
+// the quick Calls and Parse holds for the slow Fib too.
+func inRange(n int) bool {
+	return 0 <= n && n <= Max
 }
 
 // fib is the recursive definition itself, deliberately left slow.
@@ -68,7 +75,7 @@ func Parse(s string) (int, error) {
 	s = strings.TrimSpace(s)
 	n, err := strconv.Atoi(s)
 	switch {
-	case err == nil && (n < 0 || n > Max):
+	case err == nil && !inRange(n):
 		return 0, &RangeError{Input: s}
 	case err == nil:
 		return n, nil

@@ -3,7 +3,6 @@ package fib_test
 import (
 	"errors"
 	"math"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,55 +38,33 @@ func TestFibRange(t *testing.T) {
 
 // TestFibAtTheEdges checks the smallest and largest n that Fib accepts and
 // the first it refuses on either side, against the range the package and
-// the programs' usage document: 0 to 45. Fib(45), the largest result, must
-// also fit an int, on 32-bit systems too (the constant below would not
-// compile there if it did not).
+// the programs' usage document: 0 to 45. Fib, Calls and Parse share one
+// check of the range (inRange); the largest n is tried through Calls and
+// Parse, which answer at once, where Fib(45) would take seconds.
 func TestFibAtTheEdges(t *testing.T) {
 	const outOfRange = "is out of range: n must be from 0 to 45"
-	tests := []struct {
-		n, want int
-		wantErr string // the whole error message; "" for no error
+	for _, tt := range []struct {
+		n       int
+		wantErr string // the whole error message
 	}{
-		{n: -1, wantErr: `"-1" ` + outOfRange},
-		{n: 0, want: 0},
-		{n: 45, want: 1134903170},
-		{n: 46, wantErr: `"46" ` + outOfRange},
-	}
-	for _, tt := range tests {
-		if tt.n == 45 && (testing.Short() || raceEnabled()) {
-			// Fib(45) makes 3.7 billion calls: seconds, and a minute under
-			// the race detector, which has nothing to find in one
-			// goroutine's recursion. A plain go test ./... runs it.
-			t.Log("Fib(45) not computed, with -short or -race")
-			continue
-		}
+		{-1, `"-1" ` + outOfRange},
+		{46, `"46" ` + outOfRange},
+	} {
 		got, err := fib.Fib(tt.n)
-		if tt.wantErr == "" {
-			if err != nil || got != tt.want {
-				t.Errorf("Fib(%d) = %d, %v; want %d, nil", tt.n, got, err, tt.want)
-			}
-			continue
-		}
 		var rangeErr *fib.RangeError
 		if !errors.As(err, &rangeErr) || err.Error() != tt.wantErr {
 			t.Errorf("Fib(%d) = %d, %v; want a *RangeError: %s", tt.n, got, err, tt.wantErr)
 		}
 	}
-}
-
-// raceEnabled reports whether the test binary was built with -race, which
-// the go command records in the binary's build settings.
-func raceEnabled() bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
+	if got, err := fib.Fib(0); got != 0 || err != nil {
+		t.Errorf("Fib(0) = %d, %v; want 0, nil", got, err)
 	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
+	if n, err := fib.Parse("45"); n != 45 || err != nil {
+		t.Errorf("Parse(%q) = %d, %v; want 45, nil", "45", n, err)
 	}
-	return false
+	if got := fib.Calls(45); got == 0 {
+		t.Errorf("Calls(45) = 0, as for an n out of range; want 3.7 billion calls")
+	}
 }
 
 func TestParse(t *testing.T) {
