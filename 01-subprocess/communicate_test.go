@@ -137,7 +137,10 @@ func TestCommunicateWithAnEcho(t *testing.T) {
 		out, err := communicate(cmd, input.String())
 		answered <- answer{out, err}
 	}()
-	timer := time.NewTimer(fibtest.Limit)
+	// 8 MiB through two pipes takes milliseconds, even under the race
+	// detector on a busy machine: ten seconds is a hang.
+	const patience = 10 * time.Second
+	timer := time.NewTimer(patience)
 	defer timer.Stop()
 	var a answer
 	select {
@@ -149,7 +152,7 @@ func TestCommunicateWithAnEcho(t *testing.T) {
 		case <-time.After(fibtest.Limit):
 			t.Errorf("communicate has not returned %v after its child was killed", fibtest.Limit)
 		}
-		t.Fatalf("communicate with a child that echoes %d MiB has not returned after %v: it waits for the child to read its input while the child waits for it to read the output", input.Len()>>20, fibtest.Limit)
+		t.Fatalf("communicate with a child that echoes %d MiB has not returned after %v: it waits for the child to read its input while the child waits for it to read the output", input.Len()>>20, patience)
 	}
 	if a.err != nil {
 		t.Errorf("communicate: %v", a.err)
