@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"example.com/goinparallel/fib/fibtest"
 )
 
 // These tests kill real worker processes and the pool itself, and check by
@@ -77,17 +75,13 @@ func slow(t *testing.T) {
 
 // startPool runs a pool in this process with input from a pipe that the
 // test writes, and returns the pipe and a function that waits for the
-// outcome, for no longer than fibtest.Limit.
+// outcome, for no longer than limit(t).
 func startPool(t *testing.T, p *pool) (io.WriteCloser, func() outcome) {
-	inR, inW := io.Pipe()
-	done := make(chan outcome, 1)
-	program := self(t)
-	go func() { done <- runWith(program, p, inR) }()
-	return inW, func() outcome {
+	in, typing := pipe(t)
+	done := goPool(t, p, in)
+	return typing, func() outcome {
 		t.Helper()
-		var got outcome
-		fibtest.Within(t, "the pool", func() { got = <-done })
-		return got
+		return poolOutcome(t, done)
 	}
 }
 
@@ -210,10 +204,21 @@ func TestWorkerWithAChild(t *testing.T) {
 			if leaves {
 				child = "setsid sleep 1000 &\n"
 			}
-			script := "#!/bin/sh\n" + child + "echo $! >" + tmp + "/child\necho ready\nexec sleep 1000\n"
+			// Each worker, the first and the one that replaces it, adds
+			// its child to the list, before it says it is ready.
+			children := filepath.Join(tmp, "children")
+			script := "#!/bin/sh\n" + child + "echo $! >>" + children + "\necho ready\nexec sleep 1000\n"
 			if err := os.WriteFile(worker, []byte(script), 0o755); err != nil {
 				t.Fatal(err)
 			}
+			// Ours to clean up, whatever happens: the pool cannot reach a
+			// child that has left the group. (noProcessLeft would find
+			// it too, by the mark it inherits.)
+			t.Cleanup(func() {
+				for _, pid := range listed(children) {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
 			got := runPool(t, &pool{program: worker, workers: 1, timeout: time.Second}, strings.NewReader("7\n"))
 			const stopped = "processes: line 1: the worker computing fib(7) was stopped after 1s; "
 			want := outcome{
@@ -224,28 +229,53 @@ func TestWorkerWithAChild(t *testing.T) {
 			if got != want {
 				t.Errorf("got  %+v\nwant %+v", got, want)
 			}
-			data, _ := os.ReadFile(filepath.Join(tmp, "child"))
-			pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-			if err != nil {
-				t.Fatalf("the worker did not tell its child's process id: %q", data)
+			pids := listed(children)
+			if len(pids) != 2 {
+				t.Fatalf("the two workers listed %d children, want one each: %v", len(pids), pids)
 			}
-			if leaves {
-				syscall.Kill(pid, syscall.SIGKILL) // Ours to clean up: the pool cannot reach it.
-			} else {
-				waitFor(t, "the worker's child has been killed", func() bool { return !alive(pid) })
+			for _, pid := range pids {
+				if !leaves {
+					waitFor(t, fmt.Sprintf("the worker's child %d has been killed", pid), func() bool { return !alive(pid) })
+					continue
+				}
+				if !alive(pid) {
+					t.Errorf("the worker's child %d, which left its group, has died: it did not hold the output", pid)
+				}
+				syscall.Kill(pid, syscall.SIGKILL)
+				waitFor(t, fmt.Sprintf("the worker's child %d is gone, killed by the test", pid), func() bool { return !alive(pid) })
 			}
 		})
 	}
+}
+
+// listed returns the process ids listed in the file at path, one a line.
+func listed(path string) []int {
+	data, _ := os.ReadFile(path)
+	var pids []int
+	for _, field := range strings.Fields(string(data)) {
+		if pid, err := strconv.Atoi(field); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // startProgram runs the program as a process of its own, in a new process
 // group as a shell would, and returns it with the pipe to its stdin and the
 // file that takes its stderr. A file, unlike a pipe, does not make
 // cmd.Wait wait for every process that inherited it, so that Wait tells
-// when the pool itself has exited.
+// when the pool itself has exited. When the test ends, passed or failed,
+// the program is killed with its process group, and then whatever else is
+// left (see noProcessLeft); and it dies with the test binary, should that
+// die first (see dieWithTest).
 func startProgram(t *testing.T, program string, stdout io.Writer, args ...string) (*exec.Cmd, io.WriteCloser, *os.File) {
+	noProcessLeft(t)
 	cmd := exec.Command(program, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithTest(cmd)
+	// A worker that outlived the pool would hold the pipe of stdout, if
+	// the test gave one: after the pool exits, we wait a second for it.
+	cmd.WaitDelay = time.Second
 	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
 	if err != nil {
 		t.Fatal(err)
@@ -255,15 +285,30 @@ func startProgram(t *testing.T, program string, stdout io.Writer, args ...string
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { killProgram(cmd) })
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd, stdin, stderr
 }
 
+// killProgram kills the program cmd, if it was started, and its process group,
+// and waits for it. The group is killed only while the program has not
+// been waited for: until then its process id, which is the group's, cannot
+// be another's.
+func killProgram(cmd *exec.Cmd) {
+	if cmd.Process == nil {
+		return
+	}
+	if cmd.ProcessState == nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Process.Kill() // in case it has left its group
+	}
+	cmd.Wait()
+}
+
 // waitExit waits for the program cmd to exit, and fails the test if it
-// has not within fibtest.Limit: only a hang takes so long. Then it has the
+// has not within limit(t): only a hang takes so long. Then it has the
 // program print its goroutines (SIGQUIT), and shows what its stderr holds,
 // so that the failure says what the program waited for. It watches the
 // process rather than wait for it in a goroutine, which would race with
@@ -271,20 +316,27 @@ func startProgram(t *testing.T, program string, stdout io.Writer, args ...string
 func waitExit(t *testing.T, cmd *exec.Cmd) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for alive(cmd.Process.Pid) {
-		if time.Since(start) > fibtest.Limit {
-			cmd.Process.Signal(syscall.SIGQUIT)
-			time.Sleep(time.Second)
-			var dump []byte
-			if f, ok := cmd.Stderr.(*os.File); ok {
-				dump, _ = os.ReadFile(f.Name())
-			}
-			t.Fatalf("the program has not exited after %v: it hangs. Its stderr:\n%s", fibtest.Limit, dump)
+	if wait := limit(t); !exited(cmd, wait) {
+		cmd.Process.Signal(syscall.SIGQUIT)
+		exited(cmd, 5*time.Second) // A Go program prints its goroutines, then exits.
+		var dump []byte
+		if f, ok := cmd.Stderr.(*os.File); ok {
+			dump, _ = os.ReadFile(f.Name())
 		}
-		time.Sleep(5 * time.Millisecond)
+		t.Fatalf("the program has not exited after %v: it hangs. Its stderr, with its goroutines:\n%s", wait, dump)
 	}
-	cmd.Wait() // It has exited: this returns at once.
+	cmd.Wait() // It has exited: this returns at once, or after cmd.WaitDelay.
 	return time.Since(start)
+}
+
+// exited reports whether the program cmd has exited within wait.
+func exited(cmd *exec.Cmd, wait time.Duration) bool {
+	for start := time.Now(); alive(cmd.Process.Pid); time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > wait {
+			return false
+		}
+	}
+	return true
 }
 
 // contents returns what the file f holds.
@@ -411,8 +463,13 @@ func TestSignals(t *testing.T) {
 			defer stdin.Close()
 			workers := tt.setup(t, dir, cmd, stdin)
 			tt.send(cmd.Process.Pid)
-			if took := waitExit(t, cmd); took > 10*time.Second {
-				t.Errorf("the pool took %v to end after the signal", took)
+			waitExit(t, cmd)
+			// A pool that waited for its busy workers to finish let them
+			// compute fib(45), which takes seconds; one that waits for a
+			// stopped worker, or its blocked output, hangs, and waitExit
+			// says so.
+			for _, pid := range answered45(dir) {
+				t.Errorf("worker process %d computed fib(45) to the end: the pool waited for it after the signal", pid)
 			}
 			if got := cmd.ProcessState.ExitCode(); got != 130 {
 				t.Errorf("%v, want exit status 130", cmd.ProcessState)
@@ -475,9 +532,7 @@ func TestInterruptedWhileBlocked(t *testing.T) {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			tt.setup(t, cmd)
 			tt.send(cmd.Process.Pid)
-			if took := waitExit(t, cmd); took > 10*time.Second {
-				t.Errorf("the pool took %v to end after the signal", took)
-			}
+			waitExit(t, cmd) // A program that waits on is a hang, which waitExit reports.
 			if got := cmd.ProcessState.ExitCode(); got != 130 {
 				t.Errorf("%v, want exit status 130", cmd.ProcessState)
 			}
@@ -485,12 +540,33 @@ func TestInterruptedWhileBlocked(t *testing.T) {
 	}
 }
 
-// start starts cmd, and kills it when the test ends.
+// start starts cmd, which dies with the test binary (see dieWithTest). When
+// the test ends, cmd is killed with its process group, and then whatever
+// else is left (see noProcessLeft).
 func start(t *testing.T, cmd *exec.Cmd) {
+	noProcessLeft(t)
+	dieWithTest(cmd)
+	cmd.WaitDelay = time.Second // for the pipes the test gave it
+	t.Cleanup(func() { killProgram(cmd) })
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+}
+
+// answered45 returns the worker processes, of those that tell what they do
+// in dir (see tellVar), that have written the answer to fib(45), or were
+// about to: a worker computes it for seconds, and more under the race
+// detector, and a pool that ends at once leaves it no time to.
+func answered45(dir string) []int {
+	var pids []int
+	files, _ := filepath.Glob(filepath.Join(dir, "*.out.tried"))
+	for _, f := range files {
+		if answers, _ := os.ReadFile(f); strings.Contains(string(answers), " 1134903170\n") {
+			pid, _ := strconv.Atoi(strings.TrimSuffix(filepath.Base(f), ".out.tried"))
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // TestPoolStopped stops the pool itself (SIGSTOP; Ctrl-Z at a terminal stops
@@ -513,7 +589,7 @@ func TestPoolStopped(t *testing.T) {
 	fmt.Fprint(stdin, strings.Repeat("32\n", 40))
 	stdin.Close()
 	// Only a hang makes the reads below wait for so long.
-	outR.SetReadDeadline(time.Now().Add(fibtest.Limit + 3*timeout))
+	outR.SetReadDeadline(time.Now().Add(limit(t) + 3*timeout))
 	out := bufio.NewReader(outR)
 	first, err := out.ReadString('\n') // The workers are computing now.
 	if err != nil {
@@ -586,11 +662,12 @@ func TestOutputFails(t *testing.T) {
 	cmd, stdin, stderr := startProgram(t, self(t), full, "-workers", "2")
 	defer stdin.Close()
 	// The answer to 1 fills the buffer; the printer flushes it while it
-	// waits for fib(45), which takes seconds, and that flush fails.
-	fib45 := 29 * oneTask(38) // 1.618 to the 7th power is 29.
+	// waits for fib(45), which takes seconds, and that flush fails. A pool
+	// that computed on would let its workers answer fib(45).
 	fmt.Fprint(stdin, "1\n45\n45\n")
-	if took := waitExit(t, cmd); took > fib45/2 {
-		t.Errorf("the pool took %v to end, where fib(45) takes about %v: it computed on after the write failed", took, fib45)
+	waitExit(t, cmd)
+	for _, pid := range answered45(dir) {
+		t.Errorf("worker process %d computed fib(45) to the end: the pool computed on after the write failed", pid)
 	}
 	if got, want := contents(t, stderr), "processes: writing results: write /dev/stdout: no space left on device\n"; cmd.ProcessState.ExitCode() != 1 || got != want {
 		t.Errorf("%v, stderr %q; want exit status 1, %q", cmd.ProcessState, got, want)
@@ -607,8 +684,8 @@ func TestOutputFails(t *testing.T) {
 // workers compute fib(45), which takes seconds: SIGKILL, which it cannot
 // catch; SIGQUIT, which it does not catch; and SIGPIPE, which kills it when
 // the reader of its output has gone and it writes. Linux kills each worker
-// when the pool dies: within a second, no worker is left, and none has
-// computed on to answer its fib(45).
+// when the pool dies: no worker is left, and none has computed on to
+// answer its fib(45).
 func TestPoolKilled(t *testing.T) {
 	slow(t)
 	kill := func(sig syscall.Signal) func(*exec.Cmd, io.Closer) {
@@ -645,17 +722,11 @@ func TestPoolKilled(t *testing.T) {
 			workers := []int{workerWith(t, dir, 40), workerWith(t, dir, 45)}
 			tt.end(cmd, outR)
 			waitFor(t, "the pool has died", func() bool { return !alive(cmd.Process.Pid) })
-			died := time.Now()
 			for _, pid := range workers {
-				waitFor(t, fmt.Sprintf("worker %d has exited", pid), func() bool { return !alive(pid) })
+				waitFor(t, fmt.Sprintf("worker %d has exited, after the pool died", pid), func() bool { return !alive(pid) })
 			}
-			if took := time.Since(died); took > time.Second {
-				t.Errorf("the workers were still there %v after the pool died", took)
-			}
-			for _, pid := range workers {
-				if answers, _ := os.ReadFile(filepath.Join(dir, strconv.Itoa(pid)+".out.tried")); strings.Contains(string(answers), " 1134903170\n") {
-					t.Errorf("worker %d computed on after the pool died: it answered fib(45)", pid)
-				}
+			for _, pid := range answered45(dir) {
+				t.Errorf("worker %d computed on after the pool died: it answered fib(45)", pid)
 			}
 		})
 	}

@@ -6,8 +6,7 @@ import (
 	"os/exec"
 	"syscall"
 	"testing"
-
-	"example.com/goinparallel/fib/fibtest"
+	"time"
 )
 
 // TestCtrlBreak interrupts the program on Windows while both its workers
@@ -30,10 +29,19 @@ func TestCtrlBreak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered before the program exists, the cleanup kills it however
+	// the test ends, and waits a second at most for the pipes of its
+	// output after it has exited.
+	cmd.WaitDelay = time.Second
+	t.Cleanup(func() {
+		if cmd.Process != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
 	defer stdin.Close()
 	fmt.Fprint(stdin, "45\n45\n")
 	first := workerWith(t, dir, 45)
@@ -44,7 +52,7 @@ func TestCtrlBreak(t *testing.T) {
 	if ok, _, err := generate.Call(syscall.CTRL_BREAK_EVENT, uintptr(cmd.Process.Pid)); ok == 0 {
 		t.Skipf("no console to send the event through: %v", err)
 	}
-	fibtest.Within(t, "the interrupted program", func() { cmd.Wait() })
+	within(t, "the interrupted program", func() { cmd.Wait() })
 	if got := cmd.ProcessState.ExitCode(); got != 130 {
 		t.Errorf("exit status %d, want 130", got)
 	}

@@ -42,6 +42,10 @@ const tellVar = "PROCESSES_TEST_TELL"
 // of them has died already.
 const onceVar = "PROCESSES_TEST_ONCE"
 
+// ownerVar marks the processes that this test binary starts, and the
+// processes those start (see noProcessLeft).
+const ownerVar = "PROCESSES_TEST_OWNER"
+
 func TestMain(m *testing.M) {
 	switch os.Getenv(roleVar) {
 	case "program":
@@ -83,7 +87,17 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	os.Setenv(roleVar, "program") // For the worker processes that tests start.
-	os.Exit(m.Run())
+	// Every process that the tests start inherits a mark of this run, by
+	// which noProcessLeft finds what a test leaves behind.
+	os.Setenv(ownerVar, fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano()))
+	status := m.Run()
+	// Each test that starts processes kills what it leaves behind; a
+	// process found here escaped that, and fails the run.
+	if left := killLeftovers(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the tests left processes running (killed now):\n%s\n", strings.Join(left, "\n"))
+		status = 1
+	}
+	os.Exit(status)
 }
 
 // dieAfterATask is a worker that starts, reads a task, then dies the way
@@ -186,15 +200,62 @@ func computes(read, written string, n int) bool {
 }
 
 // waitFor polls cond until it holds, and fails the test if it does not
-// within 60 seconds (generous, for loaded machines and -race).
+// within limit(t).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	wait := limit(t)
+	deadline := time.Now().Add(wait)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
+			t.Fatalf("timed out after %v waiting until %s", wait, what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// limit is how long a test waits for anything that should happen:
+// fibtest.Limit, a minute, far longer than anything takes even under the
+// race detector on a busy machine; but less when go test's -timeout is
+// nearer. That limit ends the whole test binary with a dump of its
+// goroutines and without running one cleanup, which would leave behind
+// the processes the test started: a test that waits must fail on its own,
+// saying what it waited for, and with time left for its cleanups.
+func limit(t testing.TB) time.Duration {
+	return timeLeft(t, fibtest.Limit)
+}
+
+// cleanupTime is what a test keeps of go test's -timeout for its cleanups.
+const cleanupTime = 20 * time.Second
+
+// timeLeft returns most, or less when go test's -timeout comes sooner
+// (less the time kept for cleanups), but never less than nothing.
+func timeLeft(t testing.TB, most time.Duration) time.Duration {
+	if t, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if deadline, ok := t.Deadline(); ok {
+			most = min(most, time.Until(deadline)-cleanupTime)
+		}
+	}
+	return max(most, 0)
+}
+
+// within runs f in a goroutine of its own and fails the test, naming what
+// f does, if f has not returned within limit(t), as fibtest.Within does
+// with go test's -timeout in view. After such a failure f runs on, so f
+// must not call t's methods.
+func within(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	wait := limit(t)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		t.Fatalf("%s has not returned after %v: it hangs", what, wait)
 	}
 }
 
@@ -238,15 +299,74 @@ type outcome struct {
 // with the exit status that run would return.
 func runPool(t *testing.T, p *pool, input io.Reader) outcome {
 	t.Helper()
+	return poolOutcome(t, goPool(t, p, input))
+}
+
+// goPool runs the pool p on input in a goroutine of its own (see
+// inBackground), and returns the channel that takes its outcome.
+func goPool(t *testing.T, p *pool, input io.Reader) <-chan outcome {
+	done := make(chan outcome, 1)
+	program := self(t)
+	inBackground(t, func(ctx context.Context) { done <- runWith(ctx, program, p, input) })
+	return done
+}
+
+// goRun runs the program's run in a goroutine of its own (see
+// inBackground), and returns the channel that takes its exit status, and
+// the function that interrupts it, as Ctrl-C does.
+func goRun(t *testing.T, args []string, stdin io.Reader, stdout, stderr io.Writer) (<-chan int, context.CancelFunc) {
+	status := make(chan int, 1)
+	interrupt := inBackground(t, func(ctx context.Context) { status <- run(ctx, args, stdin, stdout, stderr) })
+	return status, interrupt
+}
+
+// inBackground runs pool, a pool of worker processes in this process, in
+// a goroutine of its own, and returns the function that interrupts it.
+// When the test ends, passed or failed, it interrupts the pool, which
+// stops its workers, even if the test gave up waiting for it; waits for it
+// to return; and then kills any process left (see noProcessLeft).
+func inBackground(t *testing.T, pool func(interrupted context.Context)) context.CancelFunc {
+	noProcessLeft(t)
+	ctx, interrupt := context.WithCancel(context.Background())
+	returned := make(chan struct{})
+	t.Cleanup(func() {
+		interrupt()
+		select {
+		case <-returned:
+		case <-time.After(timeLeft(t, 10*time.Second)):
+			t.Errorf("the pool has not returned 10s after it was interrupted")
+		}
+	})
+	go func() {
+		defer close(returned)
+		pool(ctx)
+	}()
+	return interrupt
+}
+
+// exitStatus waits for the exit status from goRun, for no longer than
+// limit(t).
+func exitStatus(t *testing.T, status <-chan int) int {
+	t.Helper()
+	var got int
+	within(t, "the program", func() { got = <-status })
+	return got
+}
+
+// poolOutcome waits for the outcome of a pool from goPool, for no longer
+// than limit(t).
+func poolOutcome(t *testing.T, done <-chan outcome) outcome {
+	t.Helper()
 	var got outcome
-	fibtest.Within(t, "the pool", func() { got = runWith(self(t), p, input) })
+	within(t, "the pool", func() { got = <-done })
 	return got
 }
 
 // runWith runs the pool p on input, with workers from program unless p
 // names its own, and returns what it printed, with the exit status that
-// run would return. A failed write is a bug in the test.
-func runWith(program string, p *pool, input io.Reader) outcome {
+// run would return; a stderr that p names gets the reports too. A failed
+// write is a bug in the test.
+func runWith(ctx context.Context, program string, p *pool, input io.Reader) outcome {
 	var stdout strings.Builder
 	var stderr lockedWriter
 	if p.program == "" {
@@ -255,8 +375,12 @@ func runWith(program string, p *pool, input io.Reader) outcome {
 	if p.timeout == 0 {
 		p.timeout = defaultTimeout
 	}
-	p.stderr = &stderr
-	allAnswered, err := p.answerAll(context.Background(), input, &stdout)
+	if p.stderr != nil {
+		p.stderr = io.MultiWriter(&stderr, p.stderr)
+	} else {
+		p.stderr = &stderr
+	}
+	allAnswered, err := p.answerAll(ctx, input, &stdout)
 	if err != nil {
 		panic(err)
 	}
@@ -290,9 +414,14 @@ func TestRandomBatches(t *testing.T) {
 // TestAnswersWhileTheInputIsOpen: each typed number is answered before the
 // next is typed, as at a terminal (see fibtest.Typing).
 func TestAnswersWhileTheInputIsOpen(t *testing.T) {
+	// The pool stops its workers when the test ends, even if the test gave
+	// up waiting for it, and what is left is killed.
+	noProcessLeft(t)
+	ctx, interrupt := context.WithCancel(context.Background())
+	t.Cleanup(interrupt)
 	fibtest.Typing(t, func(in io.Reader, out io.Writer) bool {
 		p := &pool{program: self(t), workers: 2, timeout: defaultTimeout, stderr: io.Discard}
-		allAnswered, err := p.answerAll(context.Background(), in, out)
+		allAnswered, err := p.answerAll(ctx, in, out)
 		return allAnswered && err == nil
 	})
 }
@@ -454,6 +583,19 @@ func TestIdleWorkerIsNotLate(t *testing.T) {
 	}
 }
 
+// pipe returns a pipe for a pool's input, which the test closes when it
+// ends. A pipe of the system, unlike io.Pipe, takes a few lines without
+// waiting for the pool to read them: a pool that reads nothing fails the
+// test where it waits for the pool, not where it writes.
+func pipe(t *testing.T) (*os.File, *os.File) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
 // TestInterrupted: when the pool is interrupted while its workers compute,
 // it returns at once, and only after its worker processes have exited: no
 // goroutine is left, not even the ones that wait for the processes, nor the
@@ -474,18 +616,14 @@ func TestInterrupted(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := tellDir(t)
 			fibtest.NoGoroutineLeft(t, func() {
-				ctx, interrupt := context.WithCancel(context.Background())
 				var stderr lockedWriter
-				status := make(chan int, 1)
 				in, closer := input()
 				defer closer.Close()
-				go func() { status <- run(ctx, []string{"-workers", "2"}, in, io.Discard, &stderr) }()
+				status, interrupt := goRun(t, []string{"-workers", "2"}, in, io.Discard, &stderr)
 				first := workerWith(t, dir, 45)
 				workerWith(t, dir, 45, first)
 				interrupt()
-				var got int
-				fibtest.Within(t, "the interrupted pool", func() { got = <-status })
-				if got != 130 {
+				if got := exitStatus(t, status); got != 130 {
 					t.Errorf("status %d, want 130", got)
 				}
 				if got, want := stderr.String(), "processes: interrupted; the workers are stopped\n"; got != want {
@@ -521,8 +659,13 @@ func TestFailedFlushWhileWaiting(t *testing.T) {
 		defer typing.Close() // Lets the reader, blocked in a read, end.
 		go fmt.Fprint(typing, "1\n")
 		p := &pool{program: self(t), workers: 2, timeout: defaultTimeout, stderr: io.Discard}
+		failed := make(chan error, 1)
+		inBackground(t, func(ctx context.Context) {
+			_, err := p.answerAll(ctx, in, &fibtest.FullDisk{})
+			failed <- err
+		})
 		var err error
-		fibtest.Within(t, "the pool", func() { _, err = p.answerAll(context.Background(), in, &fibtest.FullDisk{}) })
+		within(t, "the pool", func() { err = <-failed })
 		if err == nil {
 			t.Error("the pool reported no error")
 		}
@@ -558,7 +701,8 @@ func TestOutputThatCannotBeWritten(t *testing.T) {
 	fibtest.NoGoroutineLeft(t, func() {
 		var stderr lockedWriter
 		input := strings.NewReader(strings.Repeat("20\n", 10000))
-		status := run(context.Background(), []string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &stderr)
+		exited, _ := goRun(t, []string{"-workers", "2"}, input, &fibtest.FullDisk{Room: 5000}, &stderr)
+		status := exitStatus(t, exited)
 		if want := "processes: writing results: no space left on device\n"; status != 1 || stderr.String() != want {
 			t.Errorf("status %d, stderr %q; want 1, %q", status, stderr.String(), want)
 		}
@@ -643,7 +787,8 @@ func TestSameAsChapter02(t *testing.T) {
 }
 
 // build builds the program in the directory dir of the module, and returns
-// its path.
+// its path. A build that takes five minutes (or comes near go test's
+// -timeout) hangs, and fails the test.
 func build(t testing.TB, dir string) string {
 	// The test cache knows only the files a test opens: reading the
 	// program's makes an edit to it run this test again.
@@ -652,21 +797,42 @@ func build(t testing.TB, dir string) string {
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
 	}
-	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", exe, "example.com/goinparallel/"+dir).CombinedOutput(); err != nil {
+	wait := timeLeft(t, 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", exe, "example.com/goinparallel/"+dir)
+	cmd.WaitDelay = time.Second // for the output, should the go command leave a process that holds it
+	if out, err := cmd.CombinedOutput(); ctx.Err() != nil {
+		t.Fatalf("building %s: go build has not ended after %v", dir, wait)
+	} else if err != nil {
 		t.Fatalf("building %s: %v\n%s", dir, err, out)
 	}
 	return exe
 }
 
+// runProgram runs the program at path with args on input, and returns
+// what it showed its user. A program that has not exited after limit(t)
+// hangs: it is killed, and the test fails.
 func runProgram(t *testing.T, path, input string, args ...string) outcome {
 	t.Helper()
-	cmd := exec.Command(path, args...)
+	noProcessLeft(t)
+	wait := limit(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	dieWithTest(cmd)
+	// A worker that outlived its pool would hold the pipes of its
+	// output: after the kill, we wait a second for them, no more.
+	cmd.WaitDelay = time.Second
 	cmd.Stdin = strings.NewReader(input)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("%s %q has not exited after %v: it hangs. Its stderr:\n%s", path, args, wait, stderr.String())
+	case err != nil && !errors.As(err, &exitErr):
 		t.Fatal(err)
 	}
 	return outcome{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
