@@ -567,19 +567,28 @@ func TestDeadlineIsPerTask(t *testing.T) {
 
 // TestIdleWorkerIsNotLate: a worker that has waited for a task for longer
 // than -timeout is not late when the task comes: its clock runs only while
-// it owes an answer.
+// it owes an answer. The answers alone cannot tell: a pool that stopped
+// its idle worker, which holds no line, says nothing, and the next line
+// starts a new worker. So the worker that answers the second line must be
+// the process that answered the first.
 func TestIdleWorkerIsNotLate(t *testing.T) {
-	const timeout = 300 * time.Millisecond
-	in, typing := io.Pipe()
-	go func() {
-		fmt.Fprintln(typing, "1")
-		time.Sleep(3 * timeout) // The worker is idle; this is what we test, not a wait for it.
-		fmt.Fprintln(typing, "25")
-		typing.Close()
-	}()
-	got := runPool(t, &pool{workers: 1, timeout: timeout}, in)
+	const timeout = 200 * time.Millisecond
+	dir := tellDir(t)
+	in, typing := pipe(t)
+	done := goPool(t, &pool{workers: 1, timeout: timeout}, in)
+	fmt.Fprintln(typing, "1")
+	first := answeredBy(t, dir, "1 1\n")
+	// The worker is idle now, for five timeouts: this is what we test,
+	// not a wait for something.
+	time.Sleep(5 * timeout)
+	fmt.Fprintln(typing, "25")
+	typing.Close()
+	got := poolOutcome(t, done)
 	if diff := cmp.Diff(outcome{Stdout: "fib(1) = 1\nfib(25) = 75025\n"}, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if second := answeredBy(t, dir, "2 75025\n"); second != first {
+		t.Errorf("line 2 was answered by worker process %d, not by %d, which answered line 1 and then waited for it: the pool stopped its idle worker", second, first)
 	}
 }
 
@@ -594,6 +603,24 @@ func pipe(t *testing.T) (*os.File, *os.File) {
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
 	return r, w
+}
+
+// answeredBy waits until a worker process that tells what it does in dir
+// (see tellVar) has written the answer line, and returns its process id.
+func answeredBy(t *testing.T, dir, answer string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, fmt.Sprintf("a worker answers %q", answer), func() bool {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.out"))
+		for _, out := range files {
+			if written, _ := os.ReadFile(out); strings.Contains("\n"+string(written), "\n"+answer) {
+				pid, _ = strconv.Atoi(strings.TrimSuffix(filepath.Base(out), ".out"))
+				return true
+			}
+		}
+		return false
+	})
+	return pid
 }
 
 // TestInterrupted: when the pool is interrupted while its workers compute,
