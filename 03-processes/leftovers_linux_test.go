@@ -59,23 +59,26 @@ func noProcessLeft(t *testing.T) {
 func killLeftovers() []string {
 	var left []string
 	pids := owned()
-	var named []bool
+	var lines []string // what each process runs, read while it still runs
 	for _, pid := range pids {
-		named = append(named, !dying(pid))
+		args, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		line := fmt.Sprintf("%d %s", pid, bytes.ReplaceAll(bytes.TrimRight(args, "\x00"), []byte{0}, []byte{' '}))
+		if dying(pid) {
+			line = "" // killed just before us
+		}
+		lines = append(lines, line)
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for i, pid := range pids {
-		args, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		line := fmt.Sprintf("%d %s", pid, bytes.ReplaceAll(bytes.TrimRight(args, "\x00"), []byte{0}, []byte{' '}))
 		for alive(pid) && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}
 		switch {
 		case alive(pid):
-			left = append(left, line+" (still there after SIGKILL)")
-		case named[i]:
-			left = append(left, line)
+			left = append(left, fmt.Sprintf("%d (still there after SIGKILL)", pid))
+		case lines[i] != "":
+			left = append(left, lines[i])
 		}
 	}
 	return left

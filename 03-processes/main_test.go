@@ -224,7 +224,8 @@ func limit(t testing.TB) time.Duration {
 	return timeLeft(t, fibtest.Limit)
 }
 
-// cleanupTime is what a test keeps of go test's -timeout for its cleanups.
+// cleanupTime is what a test keeps of go test's -timeout for its cleanups,
+// or half of what is left, if that is less.
 const cleanupTime = 20 * time.Second
 
 // timeLeft returns most, or less when go test's -timeout comes sooner
@@ -232,7 +233,8 @@ const cleanupTime = 20 * time.Second
 func timeLeft(t testing.TB, most time.Duration) time.Duration {
 	if t, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
 		if deadline, ok := t.Deadline(); ok {
-			most = min(most, time.Until(deadline)-cleanupTime)
+			left := time.Until(deadline)
+			most = min(most, left-min(cleanupTime, left/2))
 		}
 	}
 	return max(most, 0)
@@ -331,10 +333,11 @@ func inBackground(t *testing.T, pool func(interrupted context.Context)) context.
 	returned := make(chan struct{})
 	t.Cleanup(func() {
 		interrupt()
+		wait := timeLeft(t, 10*time.Second)
 		select {
 		case <-returned:
-		case <-time.After(timeLeft(t, 10*time.Second)):
-			t.Errorf("the pool has not returned 10s after it was interrupted")
+		case <-time.After(wait):
+			t.Errorf("the pool has not returned %v after it was interrupted", wait)
 		}
 	})
 	go func() {
