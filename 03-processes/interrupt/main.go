@@ -1,22 +1,20 @@
-// Pool6 is chapter 03's sixth process pool: the fifth, ../pool5, with one
-// idea added. Ctrl-C ends the pool even while it waits on something outside
-// itself, which no signal interrupts: to open its input, a named pipe that
-// nobody opens to write, or to write a report to a standard error that is
-// a pipe nobody reads.
+// Interrupt is chapter 03's fourth process pool: ../deadline, with one
+// idea added. Ctrl-C, SIGTERM and SIGHUP interrupt the pool, whatever it is
+// waiting for: it kills its workers, says so, and exits with status 130.
+// The workers do not hear Ctrl-C themselves: each has a process group of
+// its own, so that the pool alone decides when they end.
 //
 // Usage:
 //
-//	pool6 [-workers N] [-timeout D] [file]
+//	interrupt [-workers N] [-timeout D] [file]
 //
-// The chapter's pool, ../main.go, is this one with quick tasks sent in
-// batches, and the fine points of a pool in the field (see ../../README.md).
+// Workers that cannot start are still tried, and reported, once per line:
+// ../restarts answers that.
 package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -91,12 +89,8 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintf(stderr, "processes: -timeout %v: want a positive duration, such as 30s or 2m\n", *timeout)
 		return 2
 	}
-	in, err := openInput(interrupted, flags.Args(), stdin)
-	switch {
-	case interrupted.Err() != nil:
-		sayLast(stderr, "processes: interrupted; the workers are stopped")
-		return 130
-	case err != nil:
+	in, err := fib.Open(flags.Args(), stdin)
+	if err != nil {
 		fmt.Fprintf(stderr, "processes: %v\n", err)
 		return 2
 	}
@@ -110,7 +104,7 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 	allAnswered, err := pool(interrupted, program, *workers, *timeout, in, stdout, stderr)
 	switch {
 	case interrupted.Err() != nil:
-		sayLast(stderr, "processes: interrupted; the workers are stopped")
+		fmt.Fprintln(stderr, "processes: interrupted; the workers are stopped")
 		return 130
 	case err != nil:
 		fmt.Fprintf(stderr, "processes: writing results: %v\n", err)
@@ -149,11 +143,10 @@ func pool(interrupted context.Context, program string, workers int, timeout time
 
 	tasks := make(chan task, queue)
 	futures := make(chan (<-chan result), inFlight)
-	var starts startRecord // shared by the feeders
 
 	var feeding sync.WaitGroup
 	for range workers {
-		feeding.Go(func() { feed(ctx, program, timeout, &starts, tasks, stderr) })
+		feeding.Go(func() { feed(ctx, program, timeout, tasks, stderr) })
 	}
 	go func() {
 		read(ctx, in, tasks, futures)
@@ -194,8 +187,8 @@ const maxTries = 2
 // feed keeps a worker process busy: for each task, it has the worker compute
 // it, and sends the result on. When tasks is closed, it stops its worker.
 // When ctx is done, it kills its worker and returns, whatever it waits for.
-func feed(ctx context.Context, program string, timeout time.Duration, starts *startRecord, tasks <-chan task, stderr io.Writer) {
-	f := &feeder{program: program, timeout: timeout, starts: starts, stderr: stderr, reports: untilDone{ctx, stderr}}
+func feed(ctx context.Context, program string, timeout time.Duration, tasks <-chan task, stderr io.Writer) {
+	f := &feeder{program: program, timeout: timeout, stderr: stderr}
 	defer f.stopWorker()
 	for {
 		select {
@@ -211,15 +204,12 @@ func feed(ctx context.Context, program string, timeout time.Duration, starts *st
 }
 
 // A feeder is one feed loop: the program it starts workers from, how long
-// a worker may take over a task, the pool's record of failed starts, the
-// stderr its workers write to, where it reports faults, and its worker
+// a worker may take over a task, where it reports faults, and its worker
 // process, or nil until it needs one.
 type feeder struct {
 	program string
 	timeout time.Duration
-	starts  *startRecord
 	stderr  io.Writer
-	reports io.Writer // stderr, which we stop waiting for once ctx is done
 	worker  *worker
 }
 
@@ -229,8 +219,12 @@ type feeder struct {
 // to maxTries worker processes in all.
 func (f *feeder) compute(ctx context.Context, line fib.Line) result {
 	for tries := 1; ; tries++ {
-		if f.worker == nil && !f.start(ctx) {
-			return notComputed(line, errNoWorker)
+		if f.worker == nil {
+			w, err := startWorker(ctx, f.program, f.stderr)
+			if err != nil {
+				return notComputed(line, err)
+			}
+			f.worker = w
 		}
 		value, ok, late := f.worker.ask(line.N, f.timeout)
 		if ok {
@@ -246,73 +240,11 @@ func (f *feeder) compute(ctx context.Context, line fib.Line) result {
 			how = fmt.Sprintf("was stopped after %v", f.timeout)
 		}
 		if tries == maxTries {
-			fmt.Fprintf(f.reports, "processes: line %d: the worker computing fib(%d) %s; giving up on it\n", line.Number, line.N, how)
+			fmt.Fprintf(f.stderr, "processes: line %d: the worker computing fib(%d) %s; giving up on it\n", line.Number, line.N, how)
 			return result{line: line, err: fmt.Errorf("fib(%d) failed in %d worker processes", line.N, tries)}
 		}
-		fmt.Fprintf(f.reports, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n", line.Number, line.N, how)
+		fmt.Fprintf(f.stderr, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n", line.Number, line.N, how)
 	}
-}
-
-// start starts a worker process for the feeder. One that cannot start is
-// counted, and another tried, until maxFailedStarts have failed in a row,
-// in any of the pool's feeders: then the pool gives up starting them, and
-// start reports false.
-func (f *feeder) start(ctx context.Context) bool {
-	for !f.starts.givenUp() {
-		w, err := startWorker(ctx, f.program, f.stderr)
-		if err != nil {
-			f.starts.fail(err.Error(), f.reports)
-			continue
-		}
-		f.starts.succeed()
-		f.worker = w
-		return true
-	}
-	return false
-}
-
-// maxFailedStarts is how many worker processes in a row may fail to start
-// before the pool stops starting them: something is wrong with the program
-// or the system, not with one worker.
-const maxFailedStarts = 3
-
-// errNoWorker fails the lines that no worker process is left to compute.
-var errNoWorker = errors.New("no worker process could be started to compute it")
-
-// A startRecord counts the worker processes that failed to start in a row,
-// across the pool's feeders. Once there have been maxFailedStarts, the pool
-// has given up starting them, for good.
-type startRecord struct {
-	mu     sync.Mutex
-	inARow int // worker processes that failed to start since one last started
-}
-
-// fail counts a worker process that failed to start: why says how. When
-// the pool gives up, it says so, once.
-func (s *startRecord) fail(why string, stderr io.Writer) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.inARow++
-	if s.inARow == maxFailedStarts {
-		fmt.Fprintf(stderr, "processes: %d worker processes in a row failed to start (the last: %s); starting no more\n", s.inARow, why)
-	}
-}
-
-// succeed records a worker process that started. Once the pool has given
-// up, it stays given up.
-func (s *startRecord) succeed() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inARow < maxFailedStarts {
-		s.inARow = 0
-	}
-}
-
-// givenUp reports whether the pool has given up starting worker processes.
-func (s *startRecord) givenUp() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.inARow >= maxFailedStarts
 }
 
 // stopWorker closes the input of the feeder's worker process, if it has
@@ -390,71 +322,6 @@ func (w *worker) ask(n int, timeout time.Duration) (value string, ok, late bool)
 	case <-deadline.C:
 		w.cmd.Process.Kill()
 		return "", false, true
-	}
-}
-
-// openInput opens the input, as fib.Open does, but returns when interrupted is
-// done, whatever the open waits for: opening a named pipe (a FIFO) waits
-// until something opens it to write, and no signal ends that wait. An open
-// we stop waiting for goes on in its goroutine, which ends with the program.
-func openInput(interrupted context.Context, args []string, stdin io.Reader) (io.ReadCloser, error) {
-	type opened struct {
-		in  io.ReadCloser
-		err error
-	}
-	done := make(chan opened, 1)
-	go func() {
-		in, err := fib.Open(args, stdin)
-		done <- opened{in, err}
-	}()
-	select {
-	case o := <-done:
-		return o.in, o.err
-	case <-interrupted.Done():
-		return nil, interrupted.Err()
-	}
-}
-
-// lastWords bounds how long the program waits to write its last message.
-const lastWords = time.Second
-
-// sayLast writes the program's last message on stderr, but waits for that
-// no longer than lastWords: stderr may be a pipe that nobody reads, and
-// the message must not keep the program from ending.
-func sayLast(stderr io.Writer, message string) {
-	ctx, cancel := context.WithTimeout(context.Background(), lastWords)
-	defer cancel()
-	fmt.Fprintln(untilDone{ctx, stderr}, message)
-}
-
-// untilDone writes to w until ctx is done, and from then on stops waiting
-// for a write. A write to stderr can wait for good, when stderr is a pipe
-// that nobody reads, and a feeder stuck there would never see that the
-// pool is interrupted. A write it stops waiting for goes on in a goroutine
-// of its own, which ends when the write does, or with the program.
-type untilDone struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (u untilDone) Write(p []byte) (int, error) {
-	if err := u.ctx.Err(); err != nil {
-		return 0, err
-	}
-	p = bytes.Clone(p) // The caller may reuse p once we return.
-	written := make(chan error, 1)
-	go func() {
-		_, err := u.w.Write(p)
-		written <- err
-	}()
-	select {
-	case err := <-written:
-		if err != nil {
-			return 0, err
-		}
-		return len(p), nil
-	case <-u.ctx.Done():
-		return 0, u.ctx.Err()
 	}
 }
 

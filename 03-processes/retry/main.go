@@ -1,26 +1,26 @@
-// Pool1 is chapter 03's first process pool: the smallest pool of worker
-// processes that answers like chapter 02's pool of goroutines, the same
-// input, output and exit status, but with every fib computed in a
-// separate operating system process.
+// Retry is chapter 03's second process pool: the first, .., with one
+// idea added. A worker process that dies is replaced, and the task it was
+// computing is tried once more in the new one; a task that two worker
+// processes die on is given up, and reported in its place.
 //
 // Usage:
 //
-//	pool1 [-workers N] [file]
+//	retry [-workers N] [file]
 //
-// It is a lesson, not a tool: a worker process that dies or hangs is not
-// replaced, and the lines it owed are lost or wait for ever. The steps
-// ../pool2 to ../pool6 answer one fault each, and the chapter's pool,
-// ../main.go, is the last step (see ../../README.md).
+// A feeder now starts its worker when a task needs one, the first task or
+// the first after a death. A worker that died while it waited for a task
+// is found only when the next task fails on it, and that task is then
+// reported as tried again, though the worker never read it.
+//
+// A worker that hangs still holds its task for ever: ../deadline answers that.
 package main
 
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-
 	"os"
 	"os/exec"
 	"runtime"
@@ -140,51 +140,110 @@ func pool(program string, workers int, in io.Reader, stdout, stderr io.Writer) (
 	return allAnswered, err
 }
 
-// feed starts a worker process and keeps it busy: for each task, it writes
-// the number on the worker's standard input and reads the answer from the
-// worker's standard output. When tasks is closed, it closes the worker's
-// input, and the worker exits. When ctx is done it does the same at once,
-// without waiting for tasks to close: the reader may be waiting for a line
-// that nobody types.
+// maxTries is how many worker processes may die on the same task before
+// the pool gives up on it. One death may be bad luck, the machine out of
+// memory say; a second is most likely the task's own fault.
+const maxTries = 2
+
+// feed keeps a worker process busy: for each task, it has the worker compute
+// it, and sends the result on. When tasks is closed, it stops its worker.
+// When ctx is done, it stops its worker at once, without waiting for tasks
+// to close: the reader may be waiting for a line that nobody types.
 func feed(ctx context.Context, program string, tasks <-chan task, stderr io.Writer) {
-	cmd := exec.Command(program, "-worker")
-	cmd.Stderr = stderr
-	// The pipes fail only when cmd.Stdin or cmd.Stdout is set already.
-	toWorker, _ := cmd.StdinPipe()
-	fromWorker, _ := cmd.StdoutPipe()
-	startErr := cmd.Start()
-	answers := bufio.NewScanner(fromWorker)
-	if startErr == nil {
-		defer func() {
-			toWorker.Close() // The worker's loop ends...
-			cmd.Wait()       // ...and it exits.
-		}()
-	}
-	compute := func(line fib.Line) result {
-		if startErr != nil {
-			return notComputed(line, startErr)
-		}
-		fmt.Fprintln(toWorker, line.N)
-		if !answers.Scan() { // The worker has died: its output has ended.
-			return notComputed(line, errWorkerDied)
-		}
-		return result{line: line, text: fmt.Sprintf("fib(%d) = %s\n", line.N, answers.Text())}
-	}
+	f := &feeder{program: program, stderr: stderr}
+	defer f.stopWorker()
 	for {
 		select {
 		case t, open := <-tasks:
 			if !open {
 				return
 			}
-			t.result <- compute(t.line)
+			t.result <- f.compute(t.line)
 		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-// errWorkerDied fails the lines that a feeder takes after its worker died.
-var errWorkerDied = errors.New("the worker process died")
+// A feeder is one feed loop: the program it starts workers from, where
+// it reports their deaths, and its worker process, or nil until it needs one.
+type feeder struct {
+	program string
+	stderr  io.Writer
+	worker  *worker
+}
+
+// compute returns the result of line: its answer, from the feeder's worker
+// process. If the worker dies first, compute reports it, starts a new
+// worker, and tries again, up to maxTries worker processes in all.
+func (f *feeder) compute(line fib.Line) result {
+	for tries := 1; ; tries++ {
+		if f.worker == nil {
+			w, err := startWorker(f.program, f.stderr)
+			if err != nil {
+				return notComputed(line, err)
+			}
+			f.worker = w
+		}
+		if value, ok := f.worker.ask(line.N); ok {
+			return result{line: line, text: fmt.Sprintf("fib(%d) = %s\n", line.N, value)}
+		}
+		// The worker has died: its output has ended. Wait tells how.
+		how := "died (" + f.stopWorker() + ")"
+		if tries == maxTries {
+			fmt.Fprintf(f.stderr, "processes: line %d: the worker computing fib(%d) %s; giving up on it\n", line.Number, line.N, how)
+			return result{line: line, err: fmt.Errorf("fib(%d) failed in %d worker processes", line.N, tries)}
+		}
+		fmt.Fprintf(f.stderr, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n", line.Number, line.N, how)
+	}
+}
+
+// stopWorker closes the input of the feeder's worker process, if it has
+// one, so that it exits, and waits until it has. It returns how the worker
+// ended: "exit status 0", or "signal: killed", say.
+func (f *feeder) stopWorker() string {
+	if f.worker == nil {
+		return ""
+	}
+	w := f.worker
+	f.worker = nil
+	w.tasks.Close()
+	if err := w.cmd.Wait(); err != nil {
+		return err.Error()
+	}
+	return "exit status 0"
+}
+
+// A worker is a running worker process, and the two pipes the feeder
+// talks to it through.
+type worker struct {
+	cmd     *exec.Cmd
+	tasks   io.WriteCloser // the worker's standard input
+	answers *bufio.Scanner // its standard output
+}
+
+// startWorker starts a worker process from program.
+func startWorker(program string, stderr io.Writer) (*worker, error) {
+	cmd := exec.Command(program, "-worker")
+	cmd.Stderr = stderr
+	// The pipes fail only when cmd.Stdin or cmd.Stdout is set already.
+	tasks, _ := cmd.StdinPipe()
+	answers, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &worker{cmd: cmd, tasks: tasks, answers: bufio.NewScanner(answers)}, nil
+}
+
+// ask writes n on the worker's input and reads its answer, fib(n). It
+// reports false if the worker died first.
+func (w *worker) ask(n int) (value string, ok bool) {
+	fmt.Fprintln(w.tasks, n)
+	if !w.answers.Scan() {
+		return "", false
+	}
+	return w.answers.Text(), true
+}
 
 // notComputed is the result of a line that no worker computed, and why.
 func notComputed(line fib.Line, why error) result {

@@ -38,24 +38,24 @@ func TestSteps(t *testing.T) {
 	slow(t)
 	// Chapter 03's pools in the order a reader meets them: the first pool,
 	// each hardening step, and the chapter's pool, the last step.
-	steps := []string{"03-processes/pool1", "03-processes/pool2", "03-processes/pool3", "03-processes/pool4",
-		"03-processes/pool5", "03-processes/pool6", "03-processes"}
+	steps := []string{"03-processes", "03-processes/retry", "03-processes/deadline", "03-processes/interrupt",
+		"03-processes/restarts", "03-processes/blocked", "03-processes/batched"}
 	programs := buildAll(t, steps)
 	faults := []stepFault{
 		// Chapter 02's pool answers these: every step must.
-		{"output fails while the input is open", "03-processes/pool1", outputFailsWithInputOpen},
-		{"standard output discarded, as Python's DEVNULL does", "03-processes/pool1", outputDiscarded},
+		{"output fails while the input is open", "03-processes", outputFailsWithInputOpen},
+		{"standard output discarded, as Python's DEVNULL does", "03-processes", outputDiscarded},
 		// Each step answers one fault more.
-		{"a worker killed while it computes", "03-processes/pool2", workerKilled},
-		{"a worker stopped while it computes", "03-processes/pool3", workerStopped},
-		{"Ctrl-C", "03-processes/pool4", interruptedBy(func(pid int) { syscall.Kill(-pid, syscall.SIGINT) })},
-		{"SIGTERM to the pool alone", "03-processes/pool4", interruptedBy(func(pid int) { syscall.Kill(pid, syscall.SIGTERM) })},
-		{"SIGHUP to the pool alone (its terminal closes)", "03-processes/pool4", interruptedBy(func(pid int) { syscall.Kill(pid, syscall.SIGHUP) })},
-		{"workers that can no longer start", "03-processes/pool5", workersCannotStart},
-		{"Ctrl-C while it opens a FIFO", "03-processes/pool6", interruptedOpeningAFIFO},
-		{"Ctrl-C with its stderr full", "03-processes/pool6", interruptedWithStderrFull},
-		{"Ctrl-C while it reports a dead worker to a full stderr", "03-processes/pool6", interruptedReportingToAFullStderr},
-		{"the pool killed with SIGKILL", "03-processes", poolKilled},
+		{"a worker killed while it computes", "03-processes/retry", workerKilled},
+		{"a worker stopped while it computes", "03-processes/deadline", workerStopped},
+		{"Ctrl-C", "03-processes/interrupt", interruptedBy(func(pid int) { syscall.Kill(-pid, syscall.SIGINT) })},
+		{"SIGTERM to the pool alone", "03-processes/interrupt", interruptedBy(func(pid int) { syscall.Kill(pid, syscall.SIGTERM) })},
+		{"SIGHUP to the pool alone (its terminal closes)", "03-processes/interrupt", interruptedBy(func(pid int) { syscall.Kill(pid, syscall.SIGHUP) })},
+		{"workers that can no longer start", "03-processes/restarts", workersCannotStart},
+		{"Ctrl-C while it opens a FIFO", "03-processes/blocked", interruptedOpeningAFIFO},
+		{"Ctrl-C with its stderr full", "03-processes/blocked", interruptedWithStderrFull},
+		{"Ctrl-C while it reports a dead worker to a full stderr", "03-processes/blocked", interruptedReportingToAFullStderr},
+		{"the pool killed with SIGKILL", "03-processes/batched", poolKilled},
 	}
 	for _, fault := range faults {
 		i := slices.Index(steps, fault.answeredBy)
@@ -93,11 +93,11 @@ func buildAll(t *testing.T, dirs []string) map[string]string {
 	args := []string{"build", "-buildvcs=false", "-o", out + "/"}
 	paths := map[string]string{}
 	for _, dir := range dirs {
-		fibtest.DependOn(t, "../"+dir) // A change to a step runs the test again.
+		fibtest.DependOn(t, "../../"+dir) // A change to a step runs the test again.
 		args = append(args, "example.com/goinparallel/"+dir)
 		paths[dir] = filepath.Join(out, filepath.Base(dir))
 	}
-	fibtest.DependOn(t, "../fib", "../go.mod")
+	fibtest.DependOn(t, "../../fib", "../../go.mod")
 	if msg, err := exec.Command("go", args...).CombinedOutput(); err != nil {
 		t.Fatalf("building %v: %v\n%s", dirs, err, msg)
 	}
@@ -178,7 +178,7 @@ func workerKilled(t *testing.T, program string, patience time.Duration) error {
 // and answer every line: a pool without a deadline waits for ever.
 func workerStopped(t *testing.T, program string, patience time.Duration) error {
 	args := []string{"-workers", "1", "-timeout", "1s"}
-	if strings.HasSuffix(program, "pool2") {
+	if strings.HasSuffix(program, "retry") {
 		args = args[:2] // It has no -timeout.
 	}
 	cmd, stdin, stdout, stderr := startStep(t, program, args...)
@@ -312,7 +312,7 @@ func workersCannotStart(t *testing.T, program string, patience time.Duration) er
 	if err != nil {
 		return err
 	}
-	// README says: "After 3 failed starts in a row, pool5 says why once".
+	// README says: "after 3 failed starts in a row, the pool says why once".
 	const gaveUp = "processes: 3 worker processes in a row failed to start (the last: "
 	if n := strings.Count(got.Stderr, "permission denied"); n != 1 || got.Status != 1 || !strings.Contains(got.Stderr, gaveUp) {
 		return fmt.Errorf("exit status %d; %d times \"permission denied\" on stderr, want 1, status 1, and stderr to say %q:\n%s", got.Status, n, gaveUp, got.Stderr)

@@ -749,8 +749,8 @@ func TestSameAsChapter02(t *testing.T) {
 	// Both programs are built as a user builds them: under -race, this
 	// test binary would compute ten times as slowly.
 	threads := build(t, "02-threads")
-	pools := map[string]string{"03": build(t, "03-processes")}
-	for _, step := range []string{"pool1", "pool2", "pool3", "pool4", "pool5", "pool6"} {
+	pools := map[string]string{"03's first pool": build(t, "03-processes"), "03's full pool": build(t, "03-processes/batched")}
+	for _, step := range []string{"retry", "deadline", "interrupt", "restarts", "blocked"} {
 		pools["03's "+step] = build(t, "03-processes/"+step)
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -769,8 +769,8 @@ func TestSameAsChapter02(t *testing.T) {
 			fmt.Fprintf(&random, "%d\n", rng.IntN(23))
 		}
 	}
-	numbers, _ := os.ReadFile("../testdata/numbers.txt")
-	mixed, _ := os.ReadFile("../testdata/mixed.txt")
+	numbers, _ := os.ReadFile("../../testdata/numbers.txt")
+	mixed, _ := os.ReadFile("../../testdata/mixed.txt")
 	inputs := map[string]string{
 		"numbers.txt": string(numbers),
 		"mixed.txt":   string(mixed),
@@ -794,7 +794,7 @@ func TestSameAsChapter02(t *testing.T) {
 		// The steps between the first and the last share all this with
 		// them: one run of each input is enough for them, and no pool of
 		// 256 processes, which takes minutes to start under Wine.
-		step := pool != "03" && pool != "03's pool1"
+		step := pool != "03's first pool" && pool != "03's full pool"
 		for r, a := range want {
 			input, ok := inputs[r.input]
 			if !ok { // A run of the limits on -workers.
@@ -822,7 +822,7 @@ func TestSameAsChapter02(t *testing.T) {
 func build(t testing.TB, dir string) string {
 	// The test cache knows only the files a test opens: reading the
 	// program's makes an edit to it run this test again.
-	fibtest.DependOn(t, "../"+dir, "../fib", "../go.mod")
+	fibtest.DependOn(t, "../../"+dir, "../../fib", "../../go.mod")
 	exe := filepath.Join(t.TempDir(), filepath.Base(dir))
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
@@ -881,10 +881,10 @@ func TestSharedWithChapter02(t *testing.T) {
 		names []string
 		dirs  []string
 	}{
-		{"../02-threads/main.go",
+		{"../../02-threads/main.go",
 			[]string{"maxWorkers", "inFlight", "queue", "task", "result", "read", "printInOrder", "receiveOrFlush"},
-			[]string{"pool1", "pool2", "pool3", "pool4", "pool5", "pool6"}},
-		{"../02-threads/batches/main.go",
+			[]string{"..", "../retry", "../deadline", "../interrupt", "../restarts", "../blocked"}},
+		{"../../02-threads/batches/main.go",
 			[]string{"maxWorkers", "inFlight", "queue", "budget", "maxBatch", "batch", "result", "read", "send", "printInOrder", "receiveOrFlush"},
 			[]string{"."}},
 	} {

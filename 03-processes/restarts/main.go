@@ -1,20 +1,20 @@
-// Pool4 is chapter 03's fourth process pool: the third, ../pool3, with one
-// idea added. Ctrl-C, SIGTERM and SIGHUP interrupt the pool, whatever it is
-// waiting for: it kills its workers, says so, and exits with status 130.
-// The workers do not hear Ctrl-C themselves: each has a process group of
-// its own, so that the pool alone decides when they end.
+// Restarts is chapter 03's fifth process pool: ../interrupt, with one
+// idea added. When worker processes cannot start, the pool tries a few
+// times, says why once, and stops starting them; the lines left fail in
+// their places. Before, it tried, and said why, once per line.
 //
 // Usage:
 //
-//	pool4 [-workers N] [-timeout D] [file]
+//	restarts [-workers N] [-timeout D] [file]
 //
-// Workers that cannot start are still tried, and reported, once per line:
-// ../pool5 answers that.
+// Ctrl-C still cannot end it while it waits to open its input, or to write
+// to a stderr that nobody reads: ../blocked answers that.
 package main
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -143,10 +143,11 @@ func pool(interrupted context.Context, program string, workers int, timeout time
 
 	tasks := make(chan task, queue)
 	futures := make(chan (<-chan result), inFlight)
+	var starts startRecord // shared by the feeders
 
 	var feeding sync.WaitGroup
 	for range workers {
-		feeding.Go(func() { feed(ctx, program, timeout, tasks, stderr) })
+		feeding.Go(func() { feed(ctx, program, timeout, &starts, tasks, stderr) })
 	}
 	go func() {
 		read(ctx, in, tasks, futures)
@@ -187,8 +188,8 @@ const maxTries = 2
 // feed keeps a worker process busy: for each task, it has the worker compute
 // it, and sends the result on. When tasks is closed, it stops its worker.
 // When ctx is done, it kills its worker and returns, whatever it waits for.
-func feed(ctx context.Context, program string, timeout time.Duration, tasks <-chan task, stderr io.Writer) {
-	f := &feeder{program: program, timeout: timeout, stderr: stderr}
+func feed(ctx context.Context, program string, timeout time.Duration, starts *startRecord, tasks <-chan task, stderr io.Writer) {
+	f := &feeder{program: program, timeout: timeout, starts: starts, stderr: stderr}
 	defer f.stopWorker()
 	for {
 		select {
@@ -204,11 +205,12 @@ func feed(ctx context.Context, program string, timeout time.Duration, tasks <-ch
 }
 
 // A feeder is one feed loop: the program it starts workers from, how long
-// a worker may take over a task, where it reports faults, and its worker
-// process, or nil until it needs one.
+// a worker may take over a task, the pool's record of failed starts, where
+// it reports faults, and its worker process, or nil until it needs one.
 type feeder struct {
 	program string
 	timeout time.Duration
+	starts  *startRecord
 	stderr  io.Writer
 	worker  *worker
 }
@@ -219,12 +221,8 @@ type feeder struct {
 // to maxTries worker processes in all.
 func (f *feeder) compute(ctx context.Context, line fib.Line) result {
 	for tries := 1; ; tries++ {
-		if f.worker == nil {
-			w, err := startWorker(ctx, f.program, f.stderr)
-			if err != nil {
-				return notComputed(line, err)
-			}
-			f.worker = w
+		if f.worker == nil && !f.start(ctx) {
+			return notComputed(line, errNoWorker)
 		}
 		value, ok, late := f.worker.ask(line.N, f.timeout)
 		if ok {
@@ -245,6 +243,68 @@ func (f *feeder) compute(ctx context.Context, line fib.Line) result {
 		}
 		fmt.Fprintf(f.stderr, "processes: line %d: the worker computing fib(%d) %s; trying a new worker\n", line.Number, line.N, how)
 	}
+}
+
+// start starts a worker process for the feeder. One that cannot start is
+// counted, and another tried, until maxFailedStarts have failed in a row,
+// in any of the pool's feeders: then the pool gives up starting them, and
+// start reports false.
+func (f *feeder) start(ctx context.Context) bool {
+	for !f.starts.givenUp() {
+		w, err := startWorker(ctx, f.program, f.stderr)
+		if err != nil {
+			f.starts.fail(err.Error(), f.stderr)
+			continue
+		}
+		f.starts.succeed()
+		f.worker = w
+		return true
+	}
+	return false
+}
+
+// maxFailedStarts is how many worker processes in a row may fail to start
+// before the pool stops starting them: something is wrong with the program
+// or the system, not with one worker.
+const maxFailedStarts = 3
+
+// errNoWorker fails the lines that no worker process is left to compute.
+var errNoWorker = errors.New("no worker process could be started to compute it")
+
+// A startRecord counts the worker processes that failed to start in a row,
+// across the pool's feeders. Once there have been maxFailedStarts, the pool
+// has given up starting them, for good.
+type startRecord struct {
+	mu     sync.Mutex
+	inARow int // worker processes that failed to start since one last started
+}
+
+// fail counts a worker process that failed to start: why says how. When
+// the pool gives up, it says so, once.
+func (s *startRecord) fail(why string, stderr io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inARow++
+	if s.inARow == maxFailedStarts {
+		fmt.Fprintf(stderr, "processes: %d worker processes in a row failed to start (the last: %s); starting no more\n", s.inARow, why)
+	}
+}
+
+// succeed records a worker process that started. Once the pool has given
+// up, it stays given up.
+func (s *startRecord) succeed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inARow < maxFailedStarts {
+		s.inARow = 0
+	}
+}
+
+// givenUp reports whether the pool has given up starting worker processes.
+func (s *startRecord) givenUp() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inARow >= maxFailedStarts
 }
 
 // stopWorker closes the input of the feeder's worker process, if it has

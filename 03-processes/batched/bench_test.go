@@ -55,28 +55,28 @@ func BenchmarkOneTask(b *testing.B) {
 	}
 }
 
-// BenchmarkSuddenSwitch runs this program and pool6, the step before, which
+// BenchmarkSuddenSwitch runs this program and blocked, the step before, which
 // hands out one line at a time, on thousands of quick lines followed by
-// dozens of slow ones, and reports how long this one takes against pool6,
+// dozens of slow ones, and reports how long this one takes against blocked,
 // in all and until the first slow answer: batches must not hold back a
 // slow line. The two take turns, so that a machine whose speed drifts
 // affects both alike.
 func BenchmarkSuddenSwitch(b *testing.B) {
-	pool6 := build(b, "03-processes/pool6")
+	blocked := build(b, "03-processes/blocked")
 	input := strings.Repeat("1\n", 2000) + strings.Repeat("36\n", 64)
 	var ours, theirs [2]time.Duration // in all, and until the first slow answer
 	for b.Loop() {
 		for _, run := range []struct {
 			program string
 			times   *[2]time.Duration
-		}{{self(b), &ours}, {pool6, &theirs}} {
+		}{{self(b), &ours}, {blocked, &theirs}} {
 			total, first := timeRun(b, run.program, input, "fib(36)")
 			run.times[0] += total
 			run.times[1] += first
 		}
 	}
-	b.ReportMetric(float64(ours[0])/float64(theirs[0]), "x-total-of-pool6")
-	b.ReportMetric(float64(ours[1])/float64(theirs[1]), "x-first-slow-of-pool6")
+	b.ReportMetric(float64(ours[0])/float64(theirs[0]), "x-total-of-blocked")
+	b.ReportMetric(float64(ours[1])/float64(theirs[1]), "x-first-slow-of-blocked")
 	b.ReportMetric(float64(ours[0].Milliseconds())/float64(b.N), "ms-total")
 	b.ReportMetric(float64(ours[1].Milliseconds())/float64(b.N), "ms-first-slow")
 }
@@ -113,7 +113,7 @@ func timeRun(b *testing.B, program, input, marker string) (total, first time.Dur
 // alike. Only the chapter's pool, the last step, sends quick tasks in
 // batches; the steps before it pay a round trip through the pipes per line.
 func BenchmarkSteps(b *testing.B) {
-	steps := []string{"pool1", "pool2", "pool3", "pool4", "pool5", "pool6", "."}
+	steps := []string{".", "retry", "deadline", "interrupt", "restarts", "blocked", "batched"}
 	programs := make([]string, len(steps))
 	for i, step := range steps {
 		programs[i] = build(b, filepath.ToSlash(filepath.Join("03-processes", step)))
@@ -132,7 +132,7 @@ func BenchmarkSteps(b *testing.B) {
 	}
 	for i, step := range steps {
 		if step == "." {
-			step = "03-processes"
+			step = "first"
 		}
 		b.ReportMetric(float64(took[i].Nanoseconds())/float64(b.N*lines), "ns/line-"+step)
 	}
@@ -142,8 +142,8 @@ func BenchmarkSteps(b *testing.B) {
 // role "plain loop") and each pool, with and without batches, built as a
 // user builds it, on a million lines of `1` from a file, with two workers,
 // and reports each one's cost per line, and each pool's against the loop's.
-// The pools without batches are chapter 02's and pool6, the step before
-// this chapter's pool; pool6, which pays a round trip through the pipes
+// The pools without batches are chapter 02's and blocked, the step before
+// this chapter's pool; blocked, which pays a round trip through the pipes
 // per line, gets the first 100,000 lines only, or it would take minutes.
 // They take turns, in an order that rotates.
 func BenchmarkMillionOnes(b *testing.B) {
@@ -155,8 +155,8 @@ func BenchmarkMillionOnes(b *testing.B) {
 		{"loop", "", 1_000_000},
 		{"02", "02-threads", 1_000_000},
 		{"02-batches", "02-threads/batches", 1_000_000},
-		{"03-pool6", "03-processes/pool6", 100_000},
-		{"03", "03-processes", 1_000_000},
+		{"03-blocked", "03-processes/blocked", 100_000},
+		{"03", "03-processes/batched", 1_000_000},
 	}
 	paths := make([]string, len(programs))
 	inputs := map[int]string{}
@@ -207,7 +207,7 @@ func BenchmarkMillionOnes(b *testing.B) {
 	}
 }
 
-// BenchmarkPipeRoundTrip measures what pool6 pays per line beside the work,
+// BenchmarkPipeRoundTrip measures what blocked pays per line beside the work,
 // and what a batch pays once: a task line written to a worker process and
 // its answer read back, through two pipes, a system call at each end and
 // a wake-up of each process. One op is one round trip; the worker starts
