@@ -22,6 +22,7 @@
 package goinparallel_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -36,6 +37,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"example.com/goinparallel/fib/fibtest"
 	"github.com/google/go-cmp/cmp"
@@ -876,4 +878,145 @@ func TestLostOutput(t *testing.T) {
 			})
 		}
 	}
+}
+
+// An exercise is a change that a "Try it" of README.md asks the reader to
+// make to a chapter, and the failure that README says go test then shows.
+type exercise struct {
+	file, old, new string // the change: old, once in file, becomes new
+	pkg, test      string // the package and the test that catch it
+	says           string // what README says the test prints
+	notSays        string // what the test must not print, if anything
+}
+
+var exercises = []exercise{
+	{
+		file: "01-subprocess/main.go", old: "go func() {", new: "func() {",
+		pkg: "01-subprocess", test: "TestCommunicateWithAnEcho",
+		says: "it waits for the child to read its input while the child waits for it to read the output",
+	},
+	{
+		file: "02-threads/main.go", old: "future := make(chan result, 1)", new: "future := make(chan result)",
+		pkg: "02-threads", test: "TestWorkersDoNotWaitForThePrinter",
+		says: "the workers wait for the printer to take their results",
+		// README says the output is still right: the test's check of it
+		// must not fail.
+		notSays: "pool: ok=",
+	},
+}
+
+// TestExercises makes each change that README's exercises ask for, in a
+// copy of the module, and runs the test that README names: it must fail,
+// and say what README says it says. README must quote the change, the
+// test and the message, so that an edit to either shows here.
+func TestExercises(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on changed copies of the chapters")
+	}
+	readme := oneLine(t, "README.md")
+	for _, ex := range exercises {
+		t.Run(ex.test, func(t *testing.T) {
+			t.Parallel()
+			for _, quoted := range []string{ex.file, ex.old, ex.new, ex.test, ex.says} {
+				if !strings.Contains(readme, "`"+quoted+"`") {
+					t.Errorf("README.md does not quote `%s`, which its exercise for %s needs", quoted, ex.test)
+				}
+			}
+			dir := t.TempDir()
+			for _, path := range []string{"go.mod", "go.sum", "fib", "testdata", ex.pkg} {
+				copyTree(t, path, filepath.Join(dir, path))
+			}
+			src, err := os.ReadFile(filepath.Join(dir, ex.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(src), ex.old); n != 1 {
+				t.Fatalf("%s holds %q %d times, want once: the exercise no longer fits the code", ex.file, ex.old, n)
+			}
+			changed := strings.Replace(string(src), ex.old, ex.new, 1)
+			if err := os.WriteFile(filepath.Join(dir, ex.file), []byte(changed), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := goTest(t, dir, "./"+ex.pkg, ex.test)
+			switch flat := strings.Join(strings.Fields(out), " "); {
+			case err == nil:
+				t.Errorf("with %q in %s, %s passes; README says it fails:\n%s", ex.new, ex.file, ex.test, out)
+			case !strings.Contains(flat, ex.says):
+				t.Errorf("with %q in %s, %s fails without saying %q, as README says it does:\n%s", ex.new, ex.file, ex.test, ex.says, out)
+			case ex.notSays != "" && strings.Contains(flat, ex.notSays):
+				t.Errorf("with %q in %s, %s says %q, which README says it does not:\n%s", ex.new, ex.file, ex.test, ex.notSays, out)
+			}
+		})
+	}
+}
+
+// TestYourStepExercise checks what README's exercise in chapter 03 says of
+// TestYourStep: it fails on a copy of the first pool, showing a line the
+// first pool lost, and passes on retry, the step the reader is asked to
+// write. It runs on Linux, where TestYourStep does.
+func TestYourStepExercise(t *testing.T) {
+	if testing.Short() || runtime.GOOS != "linux" {
+		t.Skip("runs chapter 03's TestYourStep, on Linux")
+	}
+	t.Parallel()
+	const command = "go test -run TestYourStep ./03-processes/batched -step 03-processes/mine"
+	const lost = "line 1: fib(40) not computed: the worker process died"
+	readme := oneLine(t, "README.md")
+	for _, quoted := range []string{command, lost} {
+		if !strings.Contains(readme, "`"+quoted+"`") {
+			t.Errorf("README.md does not quote `%s`", quoted)
+		}
+	}
+	if out, err := goTest(t, ".", "./03-processes/batched", "TestYourStep", "-step", "03-processes"); err == nil || !strings.Contains(out, lost) {
+		t.Errorf("TestYourStep on the first pool: %v; want it to fail and show %q:\n%s", err, lost, out)
+	}
+	if out, err := goTest(t, ".", "./03-processes/batched", "TestYourStep", "-step", "03-processes/retry"); err != nil {
+		t.Errorf("TestYourStep on retry: %v:\n%s", err, out)
+	}
+}
+
+// oneLine returns the text of a file with every run of spaces and line
+// breaks made one space, as Markdown reads it.
+func oneLine(t *testing.T, path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(strings.Fields(string(data)), " ")
+}
+
+// copyTree copies the file or directory tree at src to dst.
+func copyTree(t *testing.T, src, dst string) {
+	info, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.IsDir() {
+		err = os.CopyFS(dst, os.DirFS(src))
+	} else {
+		var data []byte
+		if data, err = os.ReadFile(src); err == nil {
+			err = os.WriteFile(dst, data, 0o644)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// goTest runs go test -run test on pkg in the module at dir, with args
+// for the test binary, and returns what it printed. go test's own -timeout
+// bounds the test, and a context bounds the go command, so that a hang
+// fails this test rather than the package.
+func goTest(t *testing.T, dir, pkg, test string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", append([]string{"test", "-count=1", "-timeout=2m", "-run=^" + test + "$", pkg}, args...)...)
+	cmd.Dir = dir
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("go test -run %s %s has not ended after 3 minutes:\n%s", test, pkg, out)
+	}
+	return string(out), err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -86,6 +87,33 @@ func TestSteps(t *testing.T) {
 	}
 }
 
+// yourStep is the directory of a step that a reader writes after the first
+// pool, as README's exercise asks: go test -run TestYourStep
+// ./03-processes/batched -step 03-processes/mine.
+var yourStep = flag.String("step", "", "`dir`ectory of the module, such as 03-processes/mine, of your next step after the first pool, which TestYourStep checks")
+
+// TestYourStep checks the reader's own next step, from -step, as TestSteps
+// checks retry: it must answer what chapter 02 answers, and a worker
+// killed while it computes.
+func TestYourStep(t *testing.T) {
+	if *yourStep == "" {
+		t.Skip("no -step: give the directory of your step, such as -step 03-processes/mine")
+	}
+	dir := strings.TrimPrefix(filepath.ToSlash(filepath.Clean(*yourStep)), "./")
+	program := buildAll(t, []string{dir})[dir]
+	for _, fault := range []stepFault{
+		{"output fails while the input is open", dir, outputFailsWithInputOpen},
+		{"standard output discarded, as Python's DEVNULL does", dir, outputDiscarded},
+		{"a worker killed while it computes", dir, workerKilled},
+	} {
+		t.Run(fault.name, func(t *testing.T) {
+			if err := fault.check(t, program, 10*time.Second); err != nil {
+				t.Errorf("%s: %v", dir, err)
+			}
+		})
+	}
+}
+
 // buildAll builds the programs in the module's directories dirs, in one go
 // command, which builds them side by side, and returns the path of each.
 func buildAll(t *testing.T, dirs []string) map[string]string {
@@ -161,13 +189,13 @@ func compare(want, got outcome, err error) error {
 // report it, and answer every line.
 func workerKilled(t *testing.T, program string, patience time.Duration) error {
 	cmd, stdin, stdout, stderr := startStep(t, program, "-workers", "1")
-	fmt.Fprint(stdin, "42\n")
+	fmt.Fprint(stdin, "40\n")
 	syscall.Kill(theWorker(t, cmd), syscall.SIGKILL)
 	fmt.Fprint(stdin, "2\n")
 	stdin.Close()
 	want := outcome{
-		Stdout: "fib(42) = 267914296\nfib(2) = 1\n",
-		Stderr: "processes: line 1: the worker computing fib(42) died (signal: killed); trying a new worker\n",
+		Stdout: "fib(40) = 102334155\nfib(2) = 1\n",
+		Stderr: "processes: line 1: the worker computing fib(40) died (signal: killed); trying a new worker\n",
 	}
 	got, err := ended(cmd, stdout, stderr, patience)
 	return compare(want, got, err)
