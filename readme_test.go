@@ -883,16 +883,19 @@ func TestLostOutput(t *testing.T) {
 // An exercise is a change that a "Try it" of README.md asks the reader to
 // make to a chapter, and the failure that README says go test then shows.
 type exercise struct {
-	file, old, new string // the change: old, once in file, becomes new
-	pkg, test      string // the package and the test that catch it
-	says           string // what README says the test prints
-	notSays        string // what the test must not print, if anything
+	file, old, new string   // the change: old, once in file, becomes new
+	pkg, test      string   // the package and the test that catch it
+	args           []string // for the test binary
+	says           string   // what README says the test prints
+	notSays        string   // what the test must not print, if anything
 }
 
 var exercises = []exercise{
 	{
 		file: "01-subprocess/main.go", old: "go func() {", new: "func() {",
 		pkg: "01-subprocess", test: "TestCommunicateWithAnEcho",
+		// A hang is what the test shows; a second is enough to see it.
+		args: []string{"-echo-patience=1s"},
 		says: "it waits for the child to read its input while the child waits for it to read the output",
 	},
 	{
@@ -937,7 +940,7 @@ func TestExercises(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, ex.file), []byte(changed), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, err := goTest(t, dir, "./"+ex.pkg, ex.test)
+			out, err := goTest(t, dir, "./"+ex.pkg, ex.test, ex.args...)
 			switch flat := strings.Join(strings.Fields(out), " "); {
 			case err == nil:
 				t.Errorf("with %q in %s, %s passes; README says it fails:\n%s", ex.new, ex.file, ex.test, out)
