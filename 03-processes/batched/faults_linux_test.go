@@ -219,8 +219,9 @@ func TestWorkerWithAChild(t *testing.T) {
 					syscall.Kill(pid, syscall.SIGKILL)
 				}
 			})
-			got := runPool(t, &pool{program: worker, workers: 1, timeout: time.Second}, strings.NewReader("7\n"))
-			const stopped = "processes: line 1: the worker computing fib(7) was stopped after 1s; "
+			// The worker never answers: a short timeout stops it soon.
+			got := runPool(t, &pool{program: worker, workers: 1, timeout: 200 * time.Millisecond}, strings.NewReader("7\n"))
+			const stopped = "processes: line 1: the worker computing fib(7) was stopped after 200ms; "
 			want := outcome{
 				Stderr: stopped + "trying a new worker\n" + stopped + "giving up on it\n" +
 					"line 1: fib(7) failed in 2 worker processes\n",
@@ -272,7 +273,7 @@ func startProgram(t *testing.T, program string, stdout io.Writer, args ...string
 	noProcessLeft(t)
 	cmd := exec.Command(program, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	dieWithTest(cmd)
+	dieWithTest(t, cmd)
 	// A worker that outlived the pool would hold the pipe of stdout, if
 	// the test gave one: after the pool exits, we wait a second for it.
 	cmd.WaitDelay = time.Second
@@ -493,6 +494,7 @@ func TestSignals(t *testing.T) {
 // as promptly as ever, with status 130.
 func TestInterruptedWhileBlocked(t *testing.T) {
 	slow(t)
+	t.Parallel() // It starts programs of its own, with marks of its own (see dieWithTest).
 	fifo := func(t *testing.T, cmd *exec.Cmd) {
 		path := filepath.Join(t.TempDir(), "input")
 		if err := syscall.Mkfifo(path, 0o600); err != nil {
@@ -545,7 +547,7 @@ func TestInterruptedWhileBlocked(t *testing.T) {
 // else is left (see noProcessLeft).
 func start(t *testing.T, cmd *exec.Cmd) {
 	noProcessLeft(t)
-	dieWithTest(cmd)
+	dieWithTest(t, cmd)
 	cmd.WaitDelay = time.Second // for the pipes the test gave it
 	t.Cleanup(func() { killProgram(cmd) })
 	if err := cmd.Start(); err != nil {
@@ -575,6 +577,7 @@ func answered45(dir string) []int {
 // stopped is not the workers' time. Every line is answered.
 func TestPoolStopped(t *testing.T) {
 	slow(t)
+	t.Parallel() // It starts programs of its own, with marks of its own (see dieWithTest).
 	timeout := (10*oneTask(32) + time.Second/2).Round(time.Second / 10)
 	outR, outW, err := os.Pipe()
 	if err != nil {

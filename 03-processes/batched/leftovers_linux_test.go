@@ -28,7 +28,16 @@ import (
 // workers rely on the same, see process_linux.go). Only the process cmd
 // starts is covered: a process that it starts in turn is not, which is
 // what the cleanups of noProcessLeft are for.
-func dieWithTest(cmd *exec.Cmd) {
+//
+// It also gives the process, and every process it starts, the mark of the
+// test t (see markOf), so that tests that run side by side each find their
+// own processes, and only those.
+func dieWithTest(t testing.TB, cmd *exec.Cmd) {
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(env, ownerVar+"="+markOf(t)) // The last of a name is the one used.
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
@@ -44,7 +53,7 @@ func dieWithTest(cmd *exec.Cmd) {
 // test's log.
 func noProcessLeft(t *testing.T) {
 	t.Cleanup(func() {
-		if left := killLeftovers(); len(left) > 0 {
+		if left := killLeftovers(markOf(t)); len(left) > 0 {
 			t.Logf("killed processes that the test left running:\n%s", strings.Join(left, "\n"))
 		}
 	})
@@ -56,9 +65,9 @@ func noProcessLeft(t *testing.T) {
 // returns a line for each: its process id and command line, and whether it
 // outlived the wait. A process that was dying already, killed by a pool or
 // a test just before, is waited for but not named.
-func killLeftovers() []string {
+func killLeftovers(mark string) []string {
 	var left []string
-	pids := owned()
+	pids := owned(mark)
 	var lines []string // what each process runs, read while it still runs
 	for _, pid := range pids {
 		args, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -108,10 +117,19 @@ func dying(pid int) bool {
 	return false
 }
 
-// owned returns the live processes, other than this one, whose environment
-// holds this test binary's ownerVar.
-func owned() []int {
-	mark := []byte(ownerVar + "=" + os.Getenv(ownerVar) + "\x00")
+// markOf returns the mark of the processes that the test t starts: this
+// test binary's ownerVar, and the test's name. A subtest's mark begins with
+// its parent's.
+func markOf(t testing.TB) string {
+	return os.Getenv(ownerVar) + "/" + t.Name()
+}
+
+// owned returns the live processes, other than this one, that carry mark
+// or a mark that begins with it and a slash (a subtest's), and those that
+// carry this test binary's ownerVar alone: the processes that a test
+// started through the pool in this process, whose workers inherit it.
+func owned(mark string) []int {
+	binary := os.Getenv(ownerVar)
 	paths, _ := filepath.Glob("/proc/[0-9]*/environ")
 	var pids []int
 	for _, path := range paths {
@@ -119,8 +137,16 @@ func owned() []int {
 		if pid == os.Getpid() || !alive(pid) {
 			continue
 		}
-		if env, err := os.ReadFile(path); err == nil && bytes.Contains(append([]byte{0}, env...), append([]byte{0}, mark...)) {
-			pids = append(pids, pid)
+		env, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, v := range bytes.Split(env, []byte{0}) {
+			value, ok := bytes.CutPrefix(v, []byte(ownerVar+"="))
+			if ok && (string(value) == binary || string(value) == mark || bytes.HasPrefix(value, []byte(mark+"/"))) {
+				pids = append(pids, pid)
+				break
+			}
 		}
 	}
 	return pids

@@ -14,10 +14,10 @@ import (
 // which the pool ends before it returns.
 
 // dieWithTest does nothing: see leftovers_linux_test.go.
-func dieWithTest(cmd *exec.Cmd) {}
+func dieWithTest(t testing.TB, cmd *exec.Cmd) {}
 
 // noProcessLeft does nothing: see leftovers_linux_test.go.
 func noProcessLeft(t *testing.T) {}
 
 // killLeftovers finds nothing: see leftovers_linux_test.go.
-func killLeftovers() []string { return nil }
+func killLeftovers(mark string) []string { return nil }

@@ -93,7 +93,7 @@ func TestMain(m *testing.M) {
 	status := m.Run()
 	// Each test that starts processes kills what it leaves behind; a
 	// process found here escaped that, and fails the run.
-	if left := killLeftovers(); len(left) > 0 {
+	if left := killLeftovers(os.Getenv(ownerVar)); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: the tests left processes running (killed now):\n%s\n", strings.Join(left, "\n"))
 		status = 1
 	}
@@ -746,12 +746,15 @@ func TestSameAsChapter02(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds chapter 02")
 	}
+	t.Parallel() // It starts programs of its own, with marks of its own (see dieWithTest).
 	// Both programs are built as a user builds them: under -race, this
 	// test binary would compute ten times as slowly.
-	threads := build(t, "02-threads")
-	pools := map[string]string{"03's first pool": build(t, "03-processes"), "03's full pool": build(t, "03-processes/batched")}
+	built := buildAll(t, []string{"02-threads", "03-processes", "03-processes/retry", "03-processes/deadline",
+		"03-processes/interrupt", "03-processes/restarts", "03-processes/blocked", "03-processes/batched"})
+	threads := built["02-threads"]
+	pools := map[string]string{"03's first pool": built["03-processes"], "03's full pool": built["03-processes/batched"]}
 	for _, step := range []string{"retry", "deadline", "interrupt", "restarts", "blocked"} {
-		pools["03's "+step] = build(t, "03-processes/"+step)
+		pools["03's "+step] = built["03-processes/"+step]
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	var random strings.Builder
@@ -831,6 +834,7 @@ func build(t testing.TB, dir string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", exe, "example.com/goinparallel/"+dir)
+	dieWithTest(t, cmd) // Marked as the test's, so that no other test's cleanup kills it.
 	cmd.WaitDelay = time.Second // for the output, should the go command leave a process that holds it
 	if out, err := cmd.CombinedOutput(); ctx.Err() != nil {
 		t.Fatalf("building %s: go build has not ended after %v", dir, wait)
@@ -838,6 +842,36 @@ func build(t testing.TB, dir string) string {
 		t.Fatalf("building %s: %v\n%s", dir, err, out)
 	}
 	return exe
+}
+
+// buildAll builds the programs in the module's directories dirs, in one go
+// command, which builds them side by side, and returns the path of each,
+// by directory. A build that comes near go test's -timeout fails the test.
+func buildAll(t testing.TB, dirs []string) map[string]string {
+	out := t.TempDir()
+	args := []string{"build", "-buildvcs=false", "-o", out + string(filepath.Separator)}
+	paths := map[string]string{}
+	for _, dir := range dirs {
+		fibtest.DependOn(t, "../../"+dir) // A change to a program runs the test again.
+		args = append(args, "example.com/goinparallel/"+dir)
+		paths[dir] = filepath.Join(out, filepath.Base(dir))
+		if runtime.GOOS == "windows" {
+			paths[dir] += ".exe"
+		}
+	}
+	fibtest.DependOn(t, "../../fib", "../../go.mod")
+	wait := timeLeft(t, 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	dieWithTest(t, cmd) // Marked as the test's, so that no other test's cleanup kills it.
+	cmd.WaitDelay = time.Second
+	if msg, err := cmd.CombinedOutput(); ctx.Err() != nil {
+		t.Fatalf("building %v: go build has not ended after %v", dirs, wait)
+	} else if err != nil {
+		t.Fatalf("building %v: %v\n%s", dirs, err, msg)
+	}
+	return paths
 }
 
 // runProgram runs the program at path with args on input, and returns
@@ -850,7 +884,7 @@ func runProgram(t *testing.T, path, input string, args ...string) outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
-	dieWithTest(cmd)
+	dieWithTest(t, cmd)
 	// A worker that outlived its pool would hold the pipes of its
 	// output: after the kill, we wait a second for them, no more.
 	cmd.WaitDelay = time.Second

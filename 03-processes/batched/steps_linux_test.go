@@ -9,15 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
-	"example.com/goinparallel/fib/fibtest"
 )
 
 // A stepFault is a fault that a step of chapter 03 answers. check runs a
@@ -37,6 +35,7 @@ type stepFault struct {
 // -v to see how the step before fails.
 func TestSteps(t *testing.T) {
 	slow(t)
+	t.Parallel() // It starts programs of its own, with marks of its own (see dieWithTest).
 	// Chapter 03's pools in the order a reader meets them: the first pool,
 	// each hardening step, and the chapter's pool, the last step.
 	steps := []string{"03-processes", "03-processes/retry", "03-processes/deadline", "03-processes/interrupt",
@@ -58,6 +57,12 @@ func TestSteps(t *testing.T) {
 		{"Ctrl-C while it reports a dead worker to a full stderr", "03-processes/blocked", interruptedReportingToAFullStderr},
 		{"the pool killed with SIGKILL", "03-processes/batched", poolKilled},
 	}
+	// The checks run side by side, four at a time: most of their time goes
+	// in waiting, for a hang to show or for a worker to compute, and four
+	// keep two CPUs busy without slowing a check towards its patience.
+	tokens := make(chan struct{}, 4)
+	var running sync.WaitGroup
+	defer running.Wait()
 	for _, fault := range faults {
 		i := slices.Index(steps, fault.answeredBy)
 		for j, step := range steps {
@@ -72,16 +77,20 @@ func TestSteps(t *testing.T) {
 			if mustFail {
 				patience = 2 * time.Second
 			}
-			t.Run(fault.name+"/"+filepath.Base(step), func(t *testing.T) {
-				err := fault.check(t, programs[step], patience)
-				switch {
-				case mustFail && err == nil:
-					t.Errorf("%s answers the fault already: the step after it is not needed for it", step)
-				case mustFail:
-					t.Logf("as it should, %s fails: %v", step, err)
-				case err != nil:
-					t.Error(err)
-				}
+			running.Go(func() {
+				tokens <- struct{}{}        // acquire a token
+				defer func() { <-tokens }() // release it
+				t.Run(fault.name+"/"+filepath.Base(step), func(t *testing.T) {
+					err := fault.check(t, programs[step], patience)
+					switch {
+					case mustFail && err == nil:
+						t.Errorf("%s answers the fault already: the step after it is not needed for it", step)
+					case mustFail:
+						t.Logf("as it should, %s fails: %v", step, err)
+					case err != nil:
+						t.Error(err)
+					}
+				})
 			})
 		}
 	}
@@ -112,24 +121,6 @@ func TestYourStep(t *testing.T) {
 			}
 		})
 	}
-}
-
-// buildAll builds the programs in the module's directories dirs, in one go
-// command, which builds them side by side, and returns the path of each.
-func buildAll(t *testing.T, dirs []string) map[string]string {
-	out := t.TempDir()
-	args := []string{"build", "-buildvcs=false", "-o", out + "/"}
-	paths := map[string]string{}
-	for _, dir := range dirs {
-		fibtest.DependOn(t, "../../"+dir) // A change to a step runs the test again.
-		args = append(args, "example.com/goinparallel/"+dir)
-		paths[dir] = filepath.Join(out, filepath.Base(dir))
-	}
-	fibtest.DependOn(t, "../../fib", "../../go.mod")
-	if msg, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-		t.Fatalf("building %v: %v\n%s", dirs, err, msg)
-	}
-	return paths
 }
 
 // startStep starts program with args as a user would, with its stdout in
@@ -268,23 +259,19 @@ func outputFailsWithInputOpen(t *testing.T, program string, patience time.Durati
 	want := outcome{Stderr: "processes: writing results: write /dev/stdout: no space left on device\n", Status: 1}
 	got := outcome{"", contents(t, stderr), cmd.ProcessState.ExitCode()}
 	errs := []error{compare(want, got, nil)}
-	if pids := workersRunning(program); len(pids) > 0 {
+	if pids := workersRunning(t); len(pids) > 0 {
 		errs = append(errs, fmt.Errorf("worker processes %v still run after the pool exited", pids))
 	}
 	return errors.Join(errs...)
 }
 
-// workersRunning returns the live processes that run program as a worker.
-func workersRunning(program string) []int {
+// workersRunning returns the live worker processes that the test t
+// started, through its pool.
+func workersRunning(t *testing.T) []int {
 	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !alive(pid) {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if string(cmdline) == program+"\x00-worker\x00" {
+	for _, pid := range owned(markOf(t)) {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.HasSuffix(string(cmdline), "\x00-worker\x00") {
 			pids = append(pids, pid)
 		}
 	}
@@ -410,8 +397,10 @@ func interruptedWithStderrFull(t *testing.T, program string, patience time.Durat
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() }) // Nobody reads it until the test ends.
+	noProcessLeft(t)
 	cmd := exec.Command(program)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithTest(t, cmd)
 	cmd.Stderr = w
 	cmd.Stdin = strings.NewReader(strings.Repeat("x\n", 100_000)) // Far more messages than a pipe holds.
 	t.Cleanup(func() {
@@ -461,8 +450,10 @@ func interruptedReportingToAFullStderr(t *testing.T, program string, patience ti
 		t.Fatal(err)
 	}
 	defer out.Close()
+	noProcessLeft(t)
 	cmd := exec.Command(program, "-workers", "1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithTest(t, cmd)
 	cmd.Stdout, cmd.Stderr = out, w
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
