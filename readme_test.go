@@ -60,6 +60,7 @@ func TestScripts(t *testing.T) {
 	race := raceDetector(t)
 	for _, dir := range scriptDirs(t) {
 		t.Run(dir, func(t *testing.T) {
+			t.Parallel() // Each script runs in a directory of its own.
 			testscript.Run(t, testscript.Params{
 				Dir:                 filepath.FromSlash(dir),
 				RequireExplicitExec: true,
@@ -857,6 +858,7 @@ func TestLostOutput(t *testing.T) {
 	for _, output := range outputs {
 		for _, p := range programs {
 			t.Run(p.name+" to "+filepath.Base(output), func(t *testing.T) {
+				t.Parallel()
 				stdout, err := os.Open(output) // for reading only: every write fails
 				if output == "/dev/full" {
 					stdout, err = os.OpenFile(output, os.O_WRONLY, 0)
