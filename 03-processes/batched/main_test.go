@@ -834,7 +834,7 @@ func build(t testing.TB, dir string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-buildvcs=false", "-o", exe, "example.com/goinparallel/"+dir)
-	dieWithTest(t, cmd) // Marked as the test's, so that no other test's cleanup kills it.
+	dieWithTest(t, cmd)         // Marked as the test's, so that no other test's cleanup kills it.
 	cmd.WaitDelay = time.Second // for the output, should the go command leave a process that holds it
 	if out, err := cmd.CombinedOutput(); ctx.Err() != nil {
 		t.Fatalf("building %s: go build has not ended after %v", dir, wait)
