@@ -305,15 +305,16 @@ func outputDiscarded(t *testing.T, program string, patience time.Duration) error
 // worker fails to start. The pool must say why once, not once per line,
 // and fail the lines.
 func workersCannotStart(t *testing.T, program string, patience time.Duration) error {
-	// A copy of its own, since this test spoils it.
-	data, err := os.ReadFile(program)
-	if err != nil {
-		t.Fatal(err)
+	// A copy of its own, since this test spoils it. cp writes it, not this
+	// process: a check running beside this one that started a program
+	// while we held the copy open for writing would hold it open too, until
+	// that program had started, and running the copy would then fail with
+	// "text file busy".
+	copied := filepath.Join(t.TempDir(), filepath.Base(program))
+	if out, err := exec.Command("cp", program, copied).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
 	}
-	program = filepath.Join(t.TempDir(), filepath.Base(program))
-	if err := os.WriteFile(program, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	program = copied
 	cmd, stdin, stdout, stderr := startStep(t, program, "-workers", "1")
 	fmt.Fprint(stdin, "1\n")
 	waitFor(t, "fib(1) is printed", func() bool { return contents(t, stdout) == "fib(1) = 1\n" })
