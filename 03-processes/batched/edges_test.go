@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -176,6 +177,22 @@ func TestPoolSideOfTheProtocol(t *testing.T) {
 		}
 		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(message{})); diff != "" {
 			t.Errorf("the worker said %q (-want +got):\n%s", tt.said, diff)
+		}
+	}
+}
+
+// TestSilenceClockNeverEarly: a tick that came due before the worker last
+// spoke can still arrive after it, and count as the first of its silence.
+// Ticks counted faster than the wall clock runs must not make a worker
+// late before the limit has passed: here every tick of the limit, and one
+// more, arrives at once.
+func TestSilenceClockNeverEarly(t *testing.T) {
+	const limit = time.Hour
+	c := silenceClock{tick: limit / ticksPerTimeout}
+	c.heard()
+	for i := range ticksPerTimeout + 1 {
+		if late, after := c.ticked(limit); late {
+			t.Fatalf("after %d ticks that came at once, the worker is late, stopped after %v of silence, where a few microseconds have passed", i+1, after)
 		}
 	}
 }

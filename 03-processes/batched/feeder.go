@@ -245,20 +245,25 @@ func (f *feeder) tick() {
 type silenceClock struct {
 	tick   time.Duration // how often the clock ticks: timeout/ticksPerTimeout
 	silent int           // ticks since the worker last said something
+	since  time.Time     // when the worker last said something
 }
 
 // heard starts the count afresh: the worker has said something, or has just
 // been given work after it had none.
 func (c *silenceClock) heard() {
-	c.silent = 0
+	c.silent, c.since = 0, time.Now()
 }
 
 // ticked counts a tick, and reports whether the worker has now been silent
-// for longer than limit, rounded up to whole ticks, and that limit.
+// for longer than limit, rounded up to whole ticks, and that limit. A tick
+// that came due before the worker last spoke may still arrive after it, and
+// count as the first of the silence: the worker is late only once the
+// limit has passed on the wall clock as well, so never early.
 func (c *silenceClock) ticked(limit time.Duration) (late bool, after time.Duration) {
 	c.silent++
 	ticks := int((limit + c.tick - 1) / c.tick) // rounded up
-	return c.silent > ticks, c.tick * time.Duration(ticks)
+	after = c.tick * time.Duration(ticks)
+	return c.silent > ticks && time.Since(c.since) >= after, after
 }
 
 // lose handles the loss of the worker process, which has died or been
