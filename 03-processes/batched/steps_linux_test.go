@@ -398,26 +398,23 @@ func interruptedWithStderrFull(t *testing.T, program string, patience time.Durat
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() }) // Nobody reads it until the test ends.
-	noProcessLeft(t)
 	cmd := exec.Command(program)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	dieWithTest(t, cmd)
 	cmd.Stderr = w
 	cmd.Stdin = strings.NewReader(strings.Repeat("x\n", 100_000)) // Far more messages than a pipe holds.
-	t.Cleanup(func() {
-		if cmd.Process != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	start(t, cmd)
 	w.Close()
 	blockedWriting(t, cmd.Process.Pid)
+	return endsAtCtrlC(cmd, patience, "it still waits to write to stderr")
+}
+
+// endsAtCtrlC sends Ctrl-C to the program cmd, and returns an error unless
+// it ends with status 130 within patience; stuck says what it is stuck on
+// if it does not end.
+func endsAtCtrlC(cmd *exec.Cmd, patience time.Duration, stuck string) error {
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	if !exitsWithin(cmd, patience) {
-		return fmt.Errorf("Ctrl-C did not end the program in %v: it still waits to write to stderr", patience)
+		return fmt.Errorf("Ctrl-C did not end the program in %v: %s", patience, stuck)
 	}
 	cmd.Wait()
 	if got := cmd.ProcessState.ExitCode(); got != 130 {
@@ -451,35 +448,17 @@ func interruptedReportingToAFullStderr(t *testing.T, program string, patience ti
 		t.Fatal(err)
 	}
 	defer out.Close()
-	noProcessLeft(t)
 	cmd := exec.Command(program, "-workers", "1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	dieWithTest(t, cmd)
 	cmd.Stdout, cmd.Stderr = out, w
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stdin.Close()
-	t.Cleanup(func() {
-		if cmd.Process != nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	start(t, cmd)
 	fmt.Fprint(stdin, "45\n")
 	syscall.Kill(theWorker(t, cmd), syscall.SIGKILL)
 	blockedWriting(t, cmd.Process.Pid)
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
-	if !exitsWithin(cmd, patience) {
-		return fmt.Errorf("Ctrl-C did not end the program in %v: it still waits to report its dead worker", patience)
-	}
-	cmd.Wait()
-	if got := cmd.ProcessState.ExitCode(); got != 130 {
-		return fmt.Errorf("%v, want exit status 130", cmd.ProcessState)
-	}
-	return nil
+	return endsAtCtrlC(cmd, patience, "it still waits to report its dead worker")
 }
