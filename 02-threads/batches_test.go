@@ -78,25 +78,32 @@ func TestBatchesSameAsThePool(t *testing.T) {
 		"ones":        strings.Repeat("1\n", 20_000),
 		"1 MiB line":  "1\n" + strings.Repeat("2", 1<<20) + "\n3",
 	}
-	for name, input := range inputs {
-		for _, workers := range []string{"1", "3"} {
-			args := []string{"-workers", workers}
-			var stdout, stderr strings.Builder
-			want := shown{Status: run(args, strings.NewReader(input), &stdout, &stderr)}
-			want.Stdout, want.Stderr = stdout.String(), stderr.String()
-			cmd := exec.Command(program, args...)
-			cmd.Stdin = strings.NewReader(input)
-			stdout.Reset()
-			stderr.Reset()
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			var exitErr *exec.ExitError
-			if err := cmd.Run(); err != nil && !errors.As(err, &exitErr) {
-				t.Fatal(err)
-			}
-			got := shown{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("%s, -workers %s: the pool and ./batches differ (-pool +batches):\n%s", name, workers, diff)
-			}
+	type call struct{ input, args string }
+	var calls []call
+	for name := range inputs {
+		calls = append(calls, call{name, "-workers 1"}, call{name, "-workers 3"})
+	}
+	// Usage errors too: the same messages, in the same program name.
+	for _, args := range []string{"-x", "-h", "-workers 0", "a.txt b.txt"} {
+		calls = append(calls, call{"empty", args})
+	}
+	for _, c := range calls {
+		args := strings.Fields(c.args)
+		var stdout, stderr strings.Builder
+		want := shown{Status: run(args, strings.NewReader(inputs[c.input]), &stdout, &stderr)}
+		want.Stdout, want.Stderr = stdout.String(), stderr.String()
+		cmd := exec.Command(program, args...)
+		cmd.Stdin = strings.NewReader(inputs[c.input])
+		stdout.Reset()
+		stderr.Reset()
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		var exitErr *exec.ExitError
+		if err := cmd.Run(); err != nil && !errors.As(err, &exitErr) {
+			t.Fatal(err)
+		}
+		got := shown{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s, %s: the pool and ./batches differ (-pool +batches):\n%s", c.input, c.args, diff)
 		}
 	}
 }

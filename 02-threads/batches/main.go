@@ -65,7 +65,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// no more than maxWorkers, since a default is never a usage error.
 	workers := flags.Int("workers", min(runtime.GOMAXPROCS(0), maxWorkers), fmt.Sprintf("number of worker goroutines: one per CPU that Go may use (GOMAXPROCS), at most %d", maxWorkers))
 	flags.Usage = func() {
-		fmt.Fprintln(stderr, "usage: batches [-workers N] [file]")
+		fmt.Fprintln(stderr, "usage: threads [-workers N] [file]")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(args); err == flag.ErrHelp {
