@@ -1,4 +1,4 @@
-// Retry is chapter 03's second process pool: the first, .., with one
+// Retry is chapter 03's second process pool: the first pool, .., with one
 // idea added. A worker process that dies is replaced, and the task it was
 // computing is tried once more in the new one; a task that two worker
 // processes die on is given up, and reported in its place.
