@@ -47,7 +47,9 @@ func TestSteps(t *testing.T) {
 		{"standard output discarded, as Python's DEVNULL does", "03-processes", outputDiscarded},
 		// Each step answers one fault more.
 		{"a worker killed while it computes", "03-processes/retry", workerKilled},
+		{"a task two workers die on", "03-processes/retry", killedTwice},
 		{"a worker stopped while it computes", "03-processes/deadline", workerStopped},
+		{"a task too slow for -timeout, twice", "03-processes/deadline", tooSlowTwice},
 		{"Ctrl-C", "03-processes/interrupt", interruptedBy(func(pid int) { syscall.Kill(-pid, syscall.SIGINT) })},
 		{"SIGTERM to the pool alone", "03-processes/interrupt", interruptedBy(func(pid int) { syscall.Kill(pid, syscall.SIGTERM) })},
 		{"SIGHUP to the pool alone (its terminal closes)", "03-processes/interrupt", interruptedBy(func(pid int) { syscall.Kill(pid, syscall.SIGHUP) })},
@@ -152,6 +154,19 @@ func theWorker(t *testing.T, cmd *exec.Cmd) int {
 	return pid
 }
 
+// aWorker waits, for no longer than patience, until the program cmd has one
+// worker process, not one of those in not, which has computed for at least
+// a tenth of a second, and returns it.
+func aWorker(cmd *exec.Cmd, patience time.Duration, not ...int) (pid int, ok bool) {
+	for start := time.Now(); time.Since(start) < patience; time.Sleep(5 * time.Millisecond) {
+		kids := slices.DeleteFunc(children(cmd.Process.Pid), func(p proc) bool { return slices.Contains(not, p.pid) })
+		if len(kids) == 1 && kids[0].cpuTicks >= 10 {
+			return kids[0].pid, true
+		}
+	}
+	return 0, false
+}
+
 // ended returns what the program cmd showed its user, once it has exited,
 // or an error that says it hangs if it has not within patience.
 func ended(cmd *exec.Cmd, stdout, stderr *os.File, patience time.Duration) (outcome, error) {
@@ -187,6 +202,49 @@ func workerKilled(t *testing.T, program string, patience time.Duration) error {
 	want := outcome{
 		Stdout: "fib(40) = 102334155\nfib(2) = 1\n",
 		Stderr: "processes: line 1: the worker computing fib(40) died (signal: killed); trying a new worker\n",
+	}
+	got, err := ended(cmd, stdout, stderr, patience)
+	return compare(want, got, err)
+}
+
+// killedTwice kills the worker that computes a line, and then the worker
+// that computes it again. The pool must give the line up after two
+// workers, as README says, in its place, and end.
+func killedTwice(t *testing.T, program string, patience time.Duration) error {
+	cmd, stdin, stdout, stderr := startStep(t, program, "-workers", "1")
+	fmt.Fprint(stdin, "45\n")
+	first := theWorker(t, cmd)
+	syscall.Kill(first, syscall.SIGKILL)
+	second, ok := aWorker(cmd, patience, first)
+	if !ok {
+		return fmt.Errorf("no worker computes line 1 again %v after its first worker died", patience)
+	}
+	syscall.Kill(second, syscall.SIGKILL)
+	stdin.Close()
+	const died = "processes: line 1: the worker computing fib(45) died (signal: killed); "
+	want := outcome{
+		Stderr: died + "trying a new worker\n" + died + "giving up on it\nline 1: fib(45) failed in 2 worker processes\n",
+		Status: 1,
+	}
+	got, err := ended(cmd, stdout, stderr, patience)
+	return compare(want, got, err)
+}
+
+// tooSlowTwice gives the program fib(45), which takes seconds, under a
+// -timeout of 300ms: the worker that computes it is stopped, and so is the
+// one that tries it again, and the pool gives the line up and ends.
+func tooSlowTwice(t *testing.T, program string, patience time.Duration) error {
+	args := []string{"-workers", "1", "-timeout", "300ms"}
+	if strings.HasSuffix(program, "retry") {
+		args = args[:2] // It has no -timeout.
+	}
+	cmd, stdin, stdout, stderr := startStep(t, program, args...)
+	fmt.Fprint(stdin, "45\n")
+	stdin.Close()
+	const stopped = "processes: line 1: the worker computing fib(45) was stopped after 300ms; "
+	want := outcome{
+		Stderr: stopped + "trying a new worker\n" + stopped + "giving up on it\nline 1: fib(45) failed in 2 worker processes\n",
+		Status: 1,
 	}
 	got, err := ended(cmd, stdout, stderr, patience)
 	return compare(want, got, err)
