@@ -369,7 +369,9 @@ func workersCannotStart(t *testing.T, program string, patience time.Duration) er
 	// that program had started, and running the copy would then fail with
 	// "text file busy".
 	copied := filepath.Join(t.TempDir(), filepath.Base(program))
-	if out, err := exec.Command("cp", program, copied).CombinedOutput(); err != nil {
+	cp := exec.Command("cp", program, copied)
+	dieWithTest(t, cp) // Marked as this check's, so that no other check's cleanup kills it.
+	if out, err := cp.CombinedOutput(); err != nil {
 		t.Fatalf("cp: %v\n%s", err, out)
 	}
 	program = copied
