@@ -45,6 +45,20 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 )
 
+// TestMain runs this package's tests four at a time, unless -parallel says
+// otherwise. They spend their time waiting for the go command and the
+// programs it runs, not computing: four keep two CPUs busy, and go test
+// ./... prints its first line sooner.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	parallel := false
+	flag.Visit(func(f *flag.Flag) { parallel = parallel || f.Name == "test.parallel" })
+	if !parallel {
+		flag.Set("test.parallel", strconv.Itoa(max(4, runtime.GOMAXPROCS(0))))
+	}
+	os.Exit(m.Run())
+}
+
 var update = flag.Bool("update", false, "rewrite golden files in testdata and sessions in the Markdown files from the programs' output")
 
 // TestScripts runs every script in testdata/, from the repository root, as
@@ -896,8 +910,9 @@ var exercises = []exercise{
 	{
 		file: "01-subprocess/main.go", old: "go func() {", new: "func() {",
 		pkg: "01-subprocess", test: "TestCommunicateWithAnEcho",
-		// A hang is what the test shows; a second is enough to see it.
-		args: []string{"-echo-patience=1s"},
+		// A hang is what the test shows, and the change makes it certain: a
+		// tenth of a second is enough to see it.
+		args: []string{"-echo-patience=100ms"},
 		says: "it waits for the child to read its input while the child waits for it to read the output",
 	},
 	{
