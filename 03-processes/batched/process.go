@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -40,10 +41,10 @@ func workerProgram() (string, error) {
 // A workerProcess is a running worker process.
 type workerProcess struct {
 	cmd      *exec.Cmd
-	stdout   io.ReadCloser
-	tasks    chan<- []byte    // task lines, for the goroutine that writes them to stdin
-	messages <-chan []message // what the worker says, as it comes; closed once it has exited
-	exit     error            // how it ended: read it only after messages is closed
+	kill     context.CancelFunc // stops the process, and every process it started, at once; messages closes no more than waitDelay later
+	tasks    chan<- []byte      // task lines, for the goroutine that writes them to stdin
+	messages <-chan []message   // what the worker says, as it comes; closed once it has exited
+	exit     error              // how it ended: read it only after messages is closed
 }
 
 // A message is one line of a worker's output: `ready`, when it has
@@ -61,24 +62,32 @@ type message struct {
 // process has exited and its output has ended, or waitDelay after it was
 // killed.
 func startWorker(path string, stderr io.Writer) (*workerProcess, error) {
-	cmd := exec.Command(path, "-worker")
+	// Cancelling ctx kills the worker's process group (kill), and starts
+	// the one wait of waitDelay for its output: exec's for the pipe of
+	// stderr, and ours for stdout, below.
+	ctx, kill := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, path, "-worker")
+	var stdout io.ReadCloser
+	cmd.Cancel = func() error {
+		killProcessGroup(cmd.Process)
+		// A process the worker started may hold its output open after
+		// the worker is gone: then we close it ourselves.
+		time.AfterFunc(waitDelay, func() { stdout.Close() })
+		return nil
+	}
 	errors := &stderrLines{to: stderr}
 	cmd.Stderr = errors
-	cmd.WaitDelay = waitDelay // for the pipe of stderr
+	cmd.WaitDelay = waitDelay
 	// A terminal sends Ctrl-C to every process of its foreground process
 	// group, and Windows to every process of its console. The pool alone
 	// decides when its workers end, so each worker gets a process group of
 	// its own, which keeps Ctrl-C away from it (see process_*.go).
 	cmd.SysProcAttr = ownProcessGroup()
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
+	// The pipes fail only when cmd.Stdin or cmd.Stdout is set already.
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ = cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
+		kill()
 		return nil, err
 	}
 	// The buffer holds more messages than a worker can owe us, so the
@@ -98,11 +107,12 @@ func startWorker(path string, stderr io.Writer) (*workerProcess, error) {
 		}
 		stdin.Close()
 	}()
-	w := &workerProcess{cmd: cmd, stdout: stdout, tasks: tasks, messages: messages}
+	w := &workerProcess{cmd: cmd, kill: kill, tasks: tasks, messages: messages}
 	go func() {
 		defer close(messages)
 		readMessages(stdout, messages)
 		w.exit = cmd.Wait()
+		kill() // Only to free ctx: the process has been waited for, and exec calls Cancel no more.
 		errors.end()
 	}()
 	return w, nil
@@ -208,14 +218,6 @@ func (w *workerProcess) send(results []result) {
 // more tasks for it, or before it lets the worker go.
 func (w *workerProcess) closeInput() {
 	close(w.tasks)
-}
-
-// kill stops the worker process, and every process it started, at once.
-// Its messages channel is closed when its output ends, and no more than
-// waitDelay later: then we close the output ourselves.
-func (w *workerProcess) kill() {
-	killProcessGroup(w.cmd.Process)
-	time.AfterFunc(waitDelay, func() { w.stdout.Close() })
 }
 
 // exitStatus says how the worker process ended, once messages is closed:
