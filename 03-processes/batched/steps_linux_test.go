@@ -59,10 +59,10 @@ func TestSteps(t *testing.T) {
 		{"Ctrl-C while it reports a dead worker to a full stderr", "03-processes/blocked", interruptedReportingToAFullStderr},
 		{"the pool killed with SIGKILL", "03-processes/batched", poolKilled},
 	}
-	// The checks run side by side, four at a time: most of their time goes
-	// in waiting, for a hang to show or for a worker to compute, and four
+	// The checks run side by side, six at a time: most of their time goes
+	// in waiting, for a hang to show or for a worker to start, and six
 	// keep two CPUs busy without slowing a check towards its patience.
-	tokens := make(chan struct{}, 4)
+	tokens := make(chan struct{}, 6)
 	var running sync.WaitGroup
 	defer running.Wait()
 	for _, fault := range faults {
