@@ -130,7 +130,9 @@ func (f *feeder) hasRoom() bool {
 
 // hold sends the lines of b to the worker process, in one write, and holds
 // b in unanswered until the worker has answered them. Without a worker
-// process, b waits there for start.
+// process, b waits there for start. b has a line to compute: the reader
+// sends no batch whose every line was rejected (send, in chapter02.go),
+// and inHand counts on it.
 func (f *feeder) hold(b batch) {
 	if len(f.unanswered) == 0 {
 		f.silence.heard() // An idle worker starts on b now: its clock starts afresh.
