@@ -213,23 +213,16 @@ func BenchmarkMillionOnes(b *testing.B) {
 // a wake-up of each process. One op is one round trip; the worker starts
 // before the timer does.
 func BenchmarkPipeRoundTrip(b *testing.B) {
-	w, err := startWorker(self(b), io.Discard)
+	w, err := startWorker(context.Background(), self(b), io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer func() {
-		w.closeInput()
-		for range w.messages {
-		}
-	}()
-	if ms := <-w.messages; len(ms) != 1 || !ms[0].ready {
-		b.Fatalf("the worker said %v, want ready", ms)
-	}
+	defer w.end(time.Minute)
 	task := []result{{line: fib.Line{Number: 1, N: 1}}}
 	for b.Loop() {
-		w.send(task)
-		if ms := <-w.messages; len(ms) != 1 || !ms[0].answer {
-			b.Fatalf("the worker said %v, want an answer", ms)
+		next := 0
+		if fault := w.answer(task, &next, time.Minute); fault != "" {
+			b.Fatalf("the worker %s", fault)
 		}
 	}
 }

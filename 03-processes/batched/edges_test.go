@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -135,64 +139,52 @@ func TestWorkerProtocolForms(t *testing.T) {
 
 // TestPoolSideOfTheProtocol: the pool writes each task as the line, one
 // space, n and a newline, and no task for a line the reader rejected. It
-// reads a worker's answers with any spaces, tabs and line ending around the
-// two numbers; a line cut short by the end of the output, or anything
-// else, is nonsense, and the last message it reads.
+// reads the answers with any spaces, tabs and line ending around the two
+// numbers. Output that ends before the last answer is a death; anything
+// but the answer to the line in hand is a wrong answer.
 func TestPoolSideOfTheProtocol(t *testing.T) {
-	tasks := make(chan []byte, 1)
-	(&workerProcess{tasks: tasks}).send([]result{
-		{line: fib.Line{Number: 1, N: 7}},
-		{line: fib.Line{Number: 2}, err: errors.New("rejected")},
-		{line: fib.Line{Number: 13, N: 45}},
-	})
-	if got, want := string(<-tasks), "1 7\n13 45\n"; got != want {
-		t.Errorf("the pool wrote the tasks %q, want %q", got, want)
-	}
-
-	ready, nonsense := message{ready: true}, message{}
-	answer := func(line, value int) message { return message{answer: true, line: line, value: value} }
+	const slowest = "fib(45) = 1134903170\n"
 	tests := []struct {
-		said string
-		want []message
+		said  string
+		fault string
+		texts []string
 	}{
-		{"ready\n1 13\n", []message{ready, answer(1, 13)}},
-		{" ready \r\n2\t21\r\n 3  34 \n", []message{ready, answer(2, 21), answer(3, 34)}},
-		{"ready\n1 13", []message{ready, nonsense}},
-		{"ready\n1,13\n2 21\n", []message{ready, nonsense}},
-		{"ready\n1 13 x\n2 21\n", []message{ready, nonsense}},
-		{"ready\n\n2 21\n", []message{ready, nonsense}},
+		{"1 13\n13 1134903170\n", "", []string{"fib(7) = 13\n", "", slowest}},
+		{" 1\t13\r\n 13  1134903170 \r\n", "", []string{"fib(7) = 13\n", "", slowest}},
+		{"1 13\n13 1134903170", "died", []string{"fib(7) = 13\n", "", ""}},
+		{"1 13\n", "died", []string{"fib(7) = 13\n", "", ""}},
+		{"1,13\n13 1134903170\n", "was stopped for a wrong answer", []string{"", "", ""}},
+		{"1 13 x\n", "was stopped for a wrong answer", []string{"", "", ""}},
+		{"\n1 13\n", "was stopped for a wrong answer", []string{"", "", ""}},
+		{"13 1134903170\n1 13\n", "was stopped for a wrong answer", []string{"", "", ""}},
+		{"ready\n1 13\n", "was stopped for a wrong answer", []string{"", "", ""}},
 	}
 	for _, tt := range tests {
-		messages := make(chan []message, len(tt.said))
-		readMessages(strings.NewReader(tt.said), messages)
-		close(messages)
-		var got []message
-		for ms := range messages {
-			for _, m := range ms {
-				if !m.ready && !m.answer {
-					m = nonsense // What else it holds means nothing.
-				}
-				got = append(got, m)
-			}
+		results := []result{
+			{line: fib.Line{Number: 1, N: 7}},
+			{line: fib.Line{Number: 2}, err: errors.New("rejected")},
+			{line: fib.Line{Number: 13, N: 45}},
 		}
-		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(message{})); diff != "" {
-			t.Errorf("the worker said %q (-want +got):\n%s", tt.said, diff)
+		var tasks strings.Builder
+		ctx, stop := context.WithCancelCause(context.Background())
+		w := &worker{stdin: nopCloser{&tasks}, stdout: bufio.NewReader(strings.NewReader(tt.said)), ctx: ctx, stop: stop}
+		next := 0
+		fault := w.answer(results, &next, time.Hour)
+		stop(nil)
+		if got, want := tasks.String(), "1 7\n13 45\n"; got != want {
+			t.Fatalf("the pool wrote the tasks %q, want %q", got, want)
+		}
+		var texts []string
+		for _, r := range results {
+			texts = append(texts, r.text)
+		}
+		if fault != tt.fault || !slices.Equal(texts, tt.texts) {
+			t.Errorf("the worker said %q: got fault %q and answers %q, want %q and %q", tt.said, fault, texts, tt.fault, tt.texts)
 		}
 	}
 }
 
-// TestSilenceClockNeverEarly: a tick that came due before the worker last
-// spoke can still arrive after it, and count as the first of its silence.
-// Ticks counted faster than the wall clock runs must not make a worker
-// late before the limit has passed: here every tick of the limit, and one
-// more, arrives at once.
-func TestSilenceClockNeverEarly(t *testing.T) {
-	const limit = time.Hour
-	c := silenceClock{tick: limit / ticksPerTimeout}
-	c.heard()
-	for i := range ticksPerTimeout + 1 {
-		if late, after := c.ticked(limit); late {
-			t.Fatalf("after %d ticks that came at once, the worker is late, stopped after %v of silence, where a few microseconds have passed", i+1, after)
-		}
-	}
-}
+// nopCloser is a worker's standard input in a test.
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -308,6 +307,49 @@ func killProgram(cmd *exec.Cmd) {
 	cmd.Wait()
 }
 
+// TestSecondInterrupt: a pool whose standard error is a pipe that nobody
+// reads, full, waits a second at Ctrl-C to write its last message. A
+// second Ctrl-C ends it at once, as it ends any program: by the signal.
+// The test sends Ctrl-C every 10ms until the pool has ended.
+func TestSecondInterrupt(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() }) // Nobody reads it until the test ends.
+	const getPipeSize = 1032        // F_GETPIPE_SZ, which package syscall does not name
+	size, _, errno := syscall.Syscall(syscall.SYS_FCNTL, w.Fd(), getPipeSize, 0)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	if _, err := w.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	dir := tellDir(t)
+	cmd := exec.Command(self(t), "-workers", "1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stderr = w
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	start(t, cmd)
+	w.Close()
+	workersOf(t, dir, cmd, 1) // The pool has started, and catches Ctrl-C.
+	for start := time.Now(); !exitsWithin(cmd, 10*time.Millisecond); {
+		if time.Since(start) > limit(t) {
+			t.Fatalf("the pool has not ended after %v of Ctrl-C every 10ms", limit(t))
+		}
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	}
+	cmd.Wait()
+	status := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !status.Signaled() || status.Signal() != syscall.SIGINT {
+		t.Errorf("the pool ended with %v, want it killed by a second Ctrl-C (signal: interrupt)", cmd.ProcessState)
+	}
+}
+
 // waitExit waits for the program cmd to exit, and fails the test if it
 // has not within limit(t): only a hang takes so long. Then it has the
 // program print its goroutines (SIGQUIT), and shows what its stderr holds,
@@ -400,12 +442,6 @@ func blockedIn(t *testing.T, pid int, wait, what string) {
 func TestSignals(t *testing.T) {
 	slow(t)
 	ctrlC := func(pid int) { syscall.Kill(-pid, syscall.SIGINT) }
-	manyCtrlC := func(pid int) {
-		for range 10 {
-			syscall.Kill(-pid, syscall.SIGINT)
-			time.Sleep(time.Millisecond)
-		}
-	}
 	term := func(pid int) { syscall.Kill(pid, syscall.SIGTERM) }
 	hangUp := func(pid int) { syscall.Kill(pid, syscall.SIGHUP) } // The terminal closes.
 	busy := func(t *testing.T, dir string, cmd *exec.Cmd, stdin io.WriteCloser) []int {
@@ -440,7 +476,6 @@ func TestSignals(t *testing.T) {
 		send  func(pid int)
 	}{
 		{"Ctrl-C, workers busy", busy, ctrlC},
-		{"ten Ctrl-C, workers busy", busy, manyCtrlC},
 		{"SIGTERM, workers busy", busy, term},
 		{"SIGHUP, workers busy", busy, hangUp},
 		{"Ctrl-C, a worker stopped", stopped, ctrlC},
@@ -448,7 +483,6 @@ func TestSignals(t *testing.T) {
 		{"Ctrl-C, workers stopped at the end of the input", stoppedAtTheEnd, ctrlC},
 		{"SIGTERM, workers stopped at the end of the input", stoppedAtTheEnd, term},
 		{"Ctrl-C, stdout blocked", blocked, ctrlC},
-		{"ten Ctrl-C, stdout blocked", blocked, manyCtrlC},
 		{"SIGTERM, stdout blocked", blocked, term},
 	}
 	for _, tt := range tests {
@@ -569,47 +603,6 @@ func answered45(dir string) []int {
 		}
 	}
 	return pids
-}
-
-// TestPoolStopped stops the pool itself (SIGSTOP; Ctrl-Z at a terminal stops
-// it too) for longer than -timeout, while its workers, in process groups of
-// their own, compute on. Resumed, the pool kills no worker: the time it was
-// stopped is not the workers' time. Every line is answered.
-func TestPoolStopped(t *testing.T) {
-	slow(t)
-	t.Parallel() // It starts programs of its own, with marks of its own (see dieWithTest).
-	timeout := (10*oneTask(32) + time.Second/2).Round(time.Second / 10)
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd, stdin, stderr := startProgram(t, self(t), outW, "-workers", "2", "-timeout", timeout.String())
-	outW.Close()
-	var want strings.Builder
-	for range 40 {
-		want.WriteString("fib(32) = 2178309\n")
-	}
-	fmt.Fprint(stdin, strings.Repeat("32\n", 40))
-	stdin.Close()
-	// Only a hang makes the reads below wait for so long.
-	outR.SetReadDeadline(time.Now().Add(limit(t) + 3*timeout))
-	out := bufio.NewReader(outR)
-	first, err := out.ReadString('\n') // The workers are computing now.
-	if err != nil {
-		t.Fatalf("reading the first answer: %v", err)
-	}
-	cmd.Process.Signal(syscall.SIGSTOP)
-	time.Sleep(3 * timeout)
-	cmd.Process.Signal(syscall.SIGCONT)
-	rest, err := io.ReadAll(out)
-	if err != nil {
-		t.Fatalf("reading the answers after the pool went on: %v", err)
-	}
-	waitExit(t, cmd)
-	got := outcome{first + string(rest), contents(t, stderr), cmd.ProcessState.ExitCode()}
-	if diff := cmp.Diff(outcome{Stdout: want.String()}, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
 }
 
 // TestReplacedProgram rebuilds the program's file while it runs, as a

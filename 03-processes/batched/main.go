@@ -1,26 +1,23 @@
 // Batched is chapter 03's full pool of worker processes, its last step:
-// ../blocked, with quick lines handed to the workers in batches, as
-// chapter 02's last step does, so that they pay the round trip through the
-// pipes once per batch; and with the fine points of a pool in the field.
+// ../blocked, with quick lines handed to the workers in batches, as in
+// chapter 02's last step, and with the fine points of a pool in the field
+// (see ../README.md).
 //
 // Usage:
 //
 //	processes [-workers N] [-timeout D] [file]
 //
-// The pool starts N copies of its own executable with the flag -worker and
-// talks to each over its standard input and output, one line per task and
-// one per answer (see worker.go). A worker process that dies, or stays
-// silent for longer than D over one task, is reported on standard error
-// and replaced, and the line it was computing is tried once more. Exit status: 0 when every
-// line was answered, 1 when a line was rejected or failed or the results
-// could not be written, 2 for a usage error, 130 when interrupted (Ctrl-C,
-// SIGTERM, or SIGHUP when its terminal closes).
+// The pool starts N copies of its own program with the flag -worker (see
+// worker.go). A worker that dies, or stays silent for longer than D over a
+// task, is reported and replaced, and its line is tried once more. Exit
+// status: 0 when every line was answered, 1 when a line was rejected or
+// failed or the results could not be written, 2 for a usage error, 130
+// when interrupted (Ctrl-C, SIGTERM, or SIGHUP when its terminal closes).
 package main
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -45,10 +42,6 @@ const maxWorkers = 256
 // until the first one is printed.
 const inFlight = 1024
 
-// queue is the buffer of the channel of batches. A buffer lets the reader
-// and the workers each run for a while without waiting for the other.
-const queue = 256
-
 // A batch closes when it is worth about a millisecond of work, budget, in
 // calls of the recursive fib (fib.Calls counts them before it runs: about
 // 0.8 billion a second); when it holds maxBatch lines; or when no more
@@ -61,26 +54,40 @@ const (
 	maxBatch = 256
 )
 
-// defaultTimeout is how long a worker process may stay silent over one
-// task before the pool stops it: over twenty times what fib(45), the slowest
-// task there is, takes on the machine in README's Measurements, so that a
+// defaultTimeout is how long a worker process may stay silent over a task
+// unless -timeout says otherwise: over twenty times what fib(45), the
+// slowest task there is, takes on the machine of ../README.md, so that a
 // stuck worker is found while a valid task on a busy machine is not.
 const defaultTimeout = 2 * time.Minute
 
+// startupLimit is how long a new worker process may take to say that it is
+// ready. Starting is not a task, so -timeout does not bound it; but a
+// worker that never starts must not keep its lines for ever.
+const startupLimit = time.Minute
+
+// maxFailedStarts is how many worker processes in a row may fail to start
+// before the pool starts no more: then something is wrong with the program
+// or the system, not with one worker.
+const maxFailedStarts = 3
+
+// waitDelay bounds two waits at the end of a process: for the output of a
+// killed worker to end, which a process it started may hold open; and for
+// the pool's own last message, on a standard error that nobody may read.
+const waitDelay = time.Second
+
 func main() {
-	// Ctrl-C, SIGTERM and SIGHUP are caught before anything else, and for
-	// as long as the program runs: from here to os.Exit, they end it one
-	// way, with exit status 130 and one message (see run). Were the default
-	// handler back before os.Exit, a second Ctrl-C would kill the program
-	// instead. SIGHUP comes when the terminal closes: the workers, in
-	// process groups of their own, would not hear it.
-	interrupted, _ := signal.NotifyContext(context.Background(), interruptions()...)
+	// The signals cancel interrupted, which ends the pool with one message
+	// and status 130 (see run). Once one has come, they are let go: a
+	// second one ends the program at once, as it ends any program, even if
+	// stopping the workers waits for something that never comes.
+	interrupted, stop := signal.NotifyContext(context.Background(), interruptions()...)
+	context.AfterFunc(interrupted, stop)
 	os.Exit(run(interrupted, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// interruptions are the signals that interrupt the pool. On Windows, Go
-// delivers Ctrl-C and Ctrl-Break as os.Interrupt, and the closing of the
-// console as SIGTERM.
+// interruptions are the signals that interrupt the pool. SIGHUP comes when
+// the terminal closes; on Windows, Go delivers Ctrl-C and Ctrl-Break as
+// os.Interrupt, and the closing of the console as SIGTERM.
 func interruptions() []os.Signal {
 	return []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 }
@@ -90,9 +97,7 @@ func interruptions() []os.Signal {
 func run(interrupted context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) {
 	flags := flag.NewFlagSet("processes", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	// By default, one worker for each CPU that Go may use: GOMAXPROCS,
-	// which, unlike runtime.NumCPU, follows a CPU quota (a container's); but
-	// no more than maxWorkers, since a default is never a usage error.
+	// GOMAXPROCS, unlike runtime.NumCPU, follows a CPU quota (a container's).
 	workers := flags.Int("workers", min(runtime.GOMAXPROCS(0), maxWorkers), fmt.Sprintf("number of worker processes: one per CPU that Go may use (GOMAXPROCS), at most %d", maxWorkers))
 	timeout := flags.Duration("timeout", defaultTimeout, "how long a worker process may stay silent over one task")
 	workerMode := flags.Bool("worker", false, "serve tasks on stdin as a worker process (the pool starts its workers this way)")
@@ -100,8 +105,7 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintln(stderr, "usage: processes [-workers N] [-timeout D] [file]")
 		flags.PrintDefaults()
 	}
-	// However early the interruption, and whatever run was doing, the
-	// user sees one message, last, and status 130.
+	// However early the interruption, the user sees one message, last.
 	defer func() {
 		if interrupted.Err() != nil && !*workerMode {
 			sayLast(stderr, "processes: interrupted; the workers are stopped")
@@ -114,14 +118,12 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		return 2
 	}
 	if *workerMode {
-		// A worker takes nothing but its tasks on stdin: anything more is
-		// a mistake, such as -worker typed for -workers.
+		// Anything more is a mistake, such as -worker typed for -workers.
 		if flags.NFlag() > 1 || flags.NArg() > 0 {
 			fmt.Fprintln(stderr, "processes: -worker takes no other flag or argument (did you mean -workers N?)")
 			return 2
 		}
-		// The pool ends its workers itself. A worker that a person runs
-		// at a terminal ends at Ctrl-C, as any program does.
+		// A worker that a person runs ends at Ctrl-C, as any program does.
 		signal.Reset(interruptions()...)
 		return serve(stdin, stdout, stderr)
 	}
@@ -129,14 +131,13 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
 	}
-	// The clock ticks ten times per timeout. Below a millisecond it would
-	// tick ten thousand times a second and more, to stop workers that a
-	// busy machine merely paused: a shorter timeout is a mistake.
+	// A shorter deadline would stop workers that a busy machine merely
+	// paused.
 	if *timeout < time.Millisecond {
 		fmt.Fprintf(stderr, "processes: -timeout %v: want 1ms or more, such as 30s or 2m\n", *timeout)
 		return 2
 	}
-	in, err := openInput(interrupted, flags.Args(), stdin)
+	in, err := interruptible(interrupted, func() (io.ReadCloser, error) { return fib.Open(flags.Args(), stdin) })
 	switch {
 	case interrupted.Err() != nil:
 		return 130 // The deferred function says so.
@@ -145,7 +146,6 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		return 2
 	}
 	defer in.Close()
-
 	program, err := workerProgram()
 	if err != nil {
 		fmt.Fprintf(stderr, "processes: cannot find this program to start workers: %v\n", err)
@@ -163,68 +163,6 @@ func run(interrupted context.Context, args []string, stdin io.Reader, stdout, st
 		return 1
 	}
 	return 0
-}
-
-// openInput opens the input, as fib.Open does, but returns when interrupted is
-// done, whatever the open waits for: opening a named pipe (a FIFO) waits
-// until something opens it to write, and no signal ends that wait. An open
-// we stop waiting for goes on in its goroutine, which ends with the program.
-func openInput(interrupted context.Context, args []string, stdin io.Reader) (io.ReadCloser, error) {
-	type opened struct {
-		in  io.ReadCloser
-		err error
-	}
-	done := make(chan opened, 1)
-	go func() {
-		in, err := fib.Open(args, stdin)
-		done <- opened{in, err}
-	}()
-	select {
-	case o := <-done:
-		return o.in, o.err
-	case <-interrupted.Done():
-		return nil, interrupted.Err()
-	}
-}
-
-// sayLast writes the program's last message on stderr, but waits for that
-// no longer than waitDelay: stderr may be a pipe that nobody reads, and
-// the message must not keep the program from ending.
-func sayLast(stderr io.Writer, message string) {
-	ctx, cancel := context.WithTimeout(context.Background(), waitDelay)
-	defer cancel()
-	fmt.Fprintln(untilDone{ctx, stderr}, message)
-}
-
-// untilDone writes to w until ctx is done, and from then on stops waiting
-// for a write. A write to stderr can wait for good, when stderr is a pipe
-// that nobody reads, and a feeder stuck there would never see that the
-// pool is interrupted. A write it stops waiting for goes on in a goroutine
-// of its own, which ends when the write does, or with the program.
-type untilDone struct {
-	ctx context.Context
-	w   io.Writer
-}
-
-func (u untilDone) Write(p []byte) (int, error) {
-	if err := u.ctx.Err(); err != nil {
-		return 0, err
-	}
-	p = bytes.Clone(p) // The caller may reuse p once we return.
-	written := make(chan error, 1)
-	go func() {
-		_, err := u.w.Write(p)
-		written <- err
-	}()
-	select {
-	case err := <-written:
-		if err != nil {
-			return 0, err
-		}
-		return len(p), nil
-	case <-u.ctx.Done():
-		return 0, u.ctx.Err()
-	}
 }
 
 // A batch is a run of consecutive lines for a worker, with the channel that
@@ -249,102 +187,92 @@ type result struct {
 type pool struct {
 	program string        // the program to start workers from
 	workers int           // how many worker processes
-	timeout time.Duration // how long a worker may stay silent over one task
+	timeout time.Duration // how long a worker may stay silent over a task
 	stderr  io.Writer     // where faults are reported, and rejected lines
-	starts  startRecord   // the workers that failed to start, in a row (feeder.go)
-	// One worker process starts at a time. The thread that starts one
-	// waits in the system until it runs, and Go starts another thread to
-	// run the goroutines meanwhile: one start at a time, one such thread.
-	// Under a limit on processes (ulimit -u), that leaves the threads to
-	// the workers, which can fail, and not to the pool, which must not.
-	starting sync.Mutex
 }
 
-// errNoWorker fails the lines that no worker process is left to compute.
-var errNoWorker = errors.New("no worker process could be started to compute it")
-
-// failAll fails, for want of a worker process, every line of results from
-// the first on that was not rejected already.
-func failAll(results []result, first int) {
-	for i := first; i < len(results); i++ {
-		if r := &results[i]; r.err == nil {
-			r.err = fmt.Errorf("fib(%d) not computed: %w", r.line.N, errNoWorker)
-		}
-	}
-}
-
-// answerAll answers every line of in with worker processes, like chapter 02's pool
-// and Python's Executor.map: results in the order of the lines, computed in
-// any order. It reports whether every line was answered, and the error that
-// stopped it writing to stdout, if any. When interrupted is done, it stops
-// every worker process and returns at once.
+// answerAll answers every line of in with worker processes, like chapter
+// 02's pool and Python's Executor.map: results in the order of the lines,
+// computed in any order. It reports whether every line was answered, and
+// the error that stopped it writing to stdout, if any. When interrupted is
+// done, it stops every worker process and returns at once.
 func (p *pool) answerAll(interrupted context.Context, in io.Reader, stdout io.Writer) (allAnswered bool, err error) {
-	// ctx stops the feeders and the reader: when we are interrupted, or
-	// when the printer cannot write.
 	ctx, cancel := context.WithCancel(interrupted)
 	defer cancel()
-
-	batches := make(chan batch, queue)
+	batches := make(chan batch)
 	futures := make(chan (<-chan []result), inFlight)
-
-	// One feeder goroutine per worker process: it starts the process,
-	// sends it batches, hears its answers and replaces it when it fails
-	// (feeder.go). A feeder returns when batches is closed and every batch
-	// it took is answered, when ctx is done, or when the pool gives up
-	// starting workers; in every case only after its process has exited.
+	// One feeder goroutine per worker process (feeder.go). The reader and
+	// the printer are chapter 02's (chapter02.go).
+	starts := &startRecord{}
 	var feeding sync.WaitGroup
 	for range p.workers {
-		feeding.Go(func() { p.feed(ctx, batches) })
+		feeding.Go(func() { p.feed(ctx, starts, batches) })
 	}
-
-	// The printer is that of chapter 02's last step, and so is the reader,
-	// which has a goroutine of its own, as in chapter 02: a read from a terminal
-	// cannot be interrupted, and this goroutine must stay free for a
-	// signal.
-	type outcome struct {
-		allAnswered bool
-		err         error
-	}
-	printed := make(chan outcome, 1)
-	go func() {
-		allAnswered, err := printInOrder(ctx, futures, stdout, p.stderr)
-		printed <- outcome{allAnswered, err}
-		if err != nil {
-			// Nobody will see the rest of the results: stop the reader
-			// and the feeders, which kill their workers.
-			cancel()
-		}
-	}()
 	go func() {
 		read(ctx, in, batches, futures)
-		close(batches)
+		close(batches) // Each feeder then lets its worker go.
 		close(futures)
 	}()
-
-	// The feeders end with the input, or when ctx is done, or when the
-	// pool has given up starting workers. Lines that no feeder took then
-	// fail here, each in its place, until the reader stops.
-	feeding.Wait()
-failRest:
-	for {
-		select {
-		case b, open := <-batches:
-			if !open {
-				break failRest
-			}
-			failAll(b.results, 0)
-			b.future <- b.results
-		case <-ctx.Done():
-			break failRest
-		}
-	}
-	// When we are interrupted, the reader may be blocked in a read and the
-	// printer in a write, which nothing can interrupt: we leave them to end
+	// A read from a terminal, or a write to a full pipe, ends at no
+	// signal: interrupted, we leave the reader and the printer to end
 	// with the program.
-	select {
-	case o := <-printed:
-		return o.allAnswered, o.err
-	case <-interrupted.Done():
+	allAnswered, err = interruptible(interrupted, func() (bool, error) {
+		return printInOrder(ctx, futures, stdout, p.stderr)
+	})
+	if err != nil {
+		cancel() // Nobody would see the rest: stop the reader and the feeders.
+	}
+	feeding.Wait() // The workers have exited.
+	if interrupted.Err() != nil {
 		return false, nil
 	}
+	return allAnswered, err
+}
+
+// interruptible returns what f returns, or ctx's error once ctx is done,
+// whichever comes first: some waits end at no signal, such as opening a
+// named pipe (a FIFO) that nobody opens to write, or writing to a pipe
+// that nobody reads. f goes on in a goroutine of its own, which ends when
+// f does, or with the program.
+func interruptible[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	type outcome struct {
+		value T
+		err   error
+	}
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		value, err := f()
+		done <- outcome{value, err}
+	}()
+	select {
+	case o := <-done:
+		return o.value, o.err
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}
+
+// untilDone writes to w until ctx is done: a feeder that reports a fault
+// on a standard error that nobody reads must still see that the pool is
+// interrupted.
+type untilDone struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (u untilDone) Write(p []byte) (int, error) {
+	p = bytes.Clone(p) // The write may go on after we return, when the caller reuses p.
+	return interruptible(u.ctx, func() (int, error) { return u.w.Write(p) })
+}
+
+// sayLast writes the program's last message on stderr, but waits for that
+// no longer than waitDelay.
+func sayLast(stderr io.Writer, message string) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitDelay)
+	defer cancel()
+	io.WriteString(untilDone{ctx, stderr}, message+"\n")
 }

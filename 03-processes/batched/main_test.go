@@ -63,7 +63,8 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	case "dying worker":
-		dieAfterATask()
+		fmt.Println("ready")
+		dieAfterATask(bufio.NewReader(os.Stdin))
 	case "stuck worker":
 		// Starts, reads a task, then never answers: a deadlock or an
 		// endless loop.
@@ -77,13 +78,27 @@ func TestMain(m *testing.M) {
 			os.Exit(serve(os.Stdin, os.Stdout, os.Stderr))
 		}
 		os.WriteFile(os.Getenv(onceVar), nil, 0o644)
-		dieAfterATask()
+		fmt.Println("ready")
+		dieAfterATask(bufio.NewReader(os.Stdin))
+	case "dying on its second task once":
+		// The first of these workers answers its first task, and dies on
+		// its second; the ones after it are real workers.
+		if _, err := os.Stat(os.Getenv(onceVar)); err == nil {
+			os.Exit(serve(os.Stdin, os.Stdout, os.Stderr))
+		}
+		os.WriteFile(os.Getenv(onceVar), nil, 0o644)
+		in := bufio.NewReader(os.Stdin)
+		fmt.Println("ready")
+		task, _ := in.ReadString('\n')
+		line, n, _ := parsePair([]byte(task))
+		value, _ := fib.Fib(n)
+		fmt.Printf("%d %d\n", line, value)
+		dieAfterATask(in)
 	case "crashing worker":
 		// Dies as it starts, as a worker does when the system has no
-		// threads left for a new Go runtime, with a long trace on stderr,
-		// the last line without its newline.
+		// threads left for a new Go runtime, with a long trace on stderr.
 		fmt.Fprintln(os.Stderr, "runtime: failed to create new OS thread")
-		fmt.Fprint(os.Stderr, strings.Repeat("\tstack\n", 100)+"\tthe end")
+		fmt.Fprint(os.Stderr, strings.Repeat("\tstack\n", 100))
 		os.Exit(2)
 	}
 	os.Setenv(roleVar, "program") // For the worker processes that tests start.
@@ -100,11 +115,10 @@ func TestMain(m *testing.M) {
 	os.Exit(status)
 }
 
-// dieAfterATask is a worker that starts, reads a task, then dies the way
+// dieAfterATask is a worker that reads a task from in, then dies the way
 // a crash or the OOM killer ends a process: it is killed.
-func dieAfterATask() {
-	fmt.Println("ready")
-	bufio.NewReader(os.Stdin).ReadString('\n')
+func dieAfterATask(in *bufio.Reader) {
+	in.ReadString('\n')
 	self, _ := os.FindProcess(os.Getpid())
 	self.Kill()
 	time.Sleep(time.Hour)
@@ -454,16 +468,15 @@ func TestWorkersCannotStart(t *testing.T) {
 
 // TestWorkersKeepCrashing: when every worker process dies as it starts,
 // the pool stops starting them after maxFailedStarts in a row, says so
-// once, and fails every line in its place. Each crash shows the first
-// maxStderrLines lines of its trace on stderr, and a line that says the
-// rest is cut; and there are no more crashes than the limit allows: the
-// limit, and one more for each other feeder that was starting a worker
-// when the pool gave up.
+// once, and fails every line in its place. Each crash shows its whole
+// trace on stderr; and there are no more crashes than the limit allows:
+// the limit, and one more for each other feeder that was starting a
+// worker when the pool gave up.
 func TestWorkersKeepCrashing(t *testing.T) {
 	t.Setenv(roleVar, "crashing worker")
 	const workers = 2
 	got := runPool(t, &pool{workers: workers}, strings.NewReader("1\nx\n3\n"))
-	var crashes, traces, cuts int
+	var crashes, traces int
 	var rest []string
 	for line := range strings.Lines(got.Stderr) {
 		switch line {
@@ -471,14 +484,12 @@ func TestWorkersKeepCrashing(t *testing.T) {
 			crashes++
 		case "\tstack\n":
 			traces++
-		case "processes: (the rest of a worker's standard error is not shown)\n":
-			cuts++
 		default:
 			rest = append(rest, line)
 		}
 	}
-	if traces != crashes*(maxStderrLines-1) || cuts != crashes {
-		t.Errorf("%d crashes showed %d lines of trace and %d cuts, want %d and %d", crashes, traces, cuts, crashes*(maxStderrLines-1), crashes)
+	if traces != crashes*100 {
+		t.Errorf("%d crashes showed %d lines of trace, want %d", crashes, traces, crashes*100)
 	}
 	want := []string{
 		"processes: 3 worker processes in a row failed to start (the last: died (exit status 2)); starting no more\n",
@@ -639,7 +650,7 @@ func TestInterrupted(t *testing.T) {
 			return in, typing
 		},
 		"input left": func() (io.Reader, io.Closer) {
-			return strings.NewReader(strings.Repeat("45\n", 4*(queue+inFlight))), io.NopCloser(nil)
+			return strings.NewReader(strings.Repeat("45\n", 4*inFlight)), io.NopCloser(nil)
 		},
 	}
 	for name, input := range inputs {
@@ -919,7 +930,7 @@ func TestSharedWithChapter02(t *testing.T) {
 			[]string{"maxWorkers", "inFlight", "queue", "task", "result", "read", "printInOrder", "receiveOrFlush"},
 			[]string{"..", "../retry", "../deadline", "../interrupt", "../restarts", "../blocked"}},
 		{"../../02-threads/batches/main.go",
-			[]string{"maxWorkers", "inFlight", "queue", "budget", "maxBatch", "batch", "result", "read", "send", "printInOrder", "receiveOrFlush"},
+			[]string{"maxWorkers", "inFlight", "budget", "maxBatch", "batch", "result", "read", "send", "printInOrder", "receiveOrFlush"},
 			[]string{"."}},
 	} {
 		theirs := fibtest.Declarations(t, copied.from)
@@ -1009,59 +1020,19 @@ func TestDefaultWorkers(t *testing.T) {
 	}
 }
 
-// TestStderrLines: a worker's standard error reaches the pool's in whole
-// lines, however the worker's writes cut them, the last line included when
-// it has no newline; and no more than maxStderrLines of them.
-func TestStderrLines(t *testing.T) {
-	var to recordingWriter
-	to.failAfter = -1
-	s := &stderrLines{to: &to}
-	for _, w := range []string{"pan", "ic: x\n\ngorou", "tine 1\nmain", ".main()"} {
-		s.Write([]byte(w))
-	}
-	s.end()
-	if diff := cmp.Diff([]string{"panic: x\n", "\n", "goroutine 1\n", "main.main()\n"}, to.writes); diff != "" {
-		t.Errorf("writes (-want +got):\n%s", diff)
-	}
-
-	var long strings.Builder
-	s = &stderrLines{to: &long}
-	s.Write([]byte(strings.Repeat("line\n", 3*maxStderrLines)))
-	s.end()
-	if want := strings.Repeat("line\n", maxStderrLines) + "processes: (the rest of a worker's standard error is not shown)\n"; long.String() != want {
-		t.Errorf("got %q, want %q", long.String(), want)
-	}
-}
-
-// TestLostWorkersAnswersAreKept: answers that a worker sent before it was
-// lost, still waiting for the feeder when it gives the worker up, answer
-// their lines: as when the clock ticks in the same instant that the answer
-// comes, and the feeder, which takes either first, stops the worker.
+// TestLostWorkersAnswersAreKept: the answers that a worker sent before it
+// died answer their lines, and only the line it died on is tried again.
+// The first worker here answers the first task of its batch, and dies on
+// the second.
 func TestLostWorkersAnswersAreKept(t *testing.T) {
-	future := make(chan []result, 1)
-	results := []result{{line: fib.Line{Number: 1, N: 1}}, {line: fib.Line{Number: 2, N: 2}}}
-	messages := make(chan []message, 1)
-	messages <- []message{{answer: true, line: 1, value: 1}, {answer: true, line: 2, value: 1}}
-	close(messages) // The worker has exited.
-	var reports strings.Builder
-	f := &feeder{
-		pool:       &pool{},
-		reports:    &reports,
-		worker:     &workerProcess{tasks: make(chan []byte, maxHeld), messages: messages},
-		ready:      true,
-		unanswered: []sentBatch{{batch: batch{results: results, future: future}}},
+	t.Setenv(roleVar, "dying on its second task once")
+	t.Setenv(onceVar, filepath.Join(t.TempDir(), "died"))
+	got := runPool(t, &pool{workers: 1}, strings.NewReader("1\n2\n3\n"))
+	want := outcome{
+		Stdout: "fib(1) = 1\nfib(2) = 1\nfib(3) = 2\n",
+		Stderr: "processes: line 2: the worker computing fib(2) " + death() + "; trying a new worker\n",
 	}
-	f.lose("was stopped after 1s")
-	select {
-	case got := <-future:
-		want := []result{{line: results[0].line, text: "fib(1) = 1\n"}, {line: results[1].line, text: "fib(2) = 1\n"}}
-		if diff := cmp.Diff(want, got, cmp.AllowUnexported(result{}, fib.Line{})); diff != "" {
-			t.Errorf("results (-want +got):\n%s", diff)
-		}
-	default:
-		t.Error("the batch was not answered, though the worker had answered every line")
-	}
-	if reports.Len() > 0 {
-		t.Errorf("reported %q, want nothing: no line was lost", reports.String())
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
