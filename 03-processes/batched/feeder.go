@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"sync/atomic"
 )
 
 // A feeder keeps one worker process busy, one batch at a time, and
@@ -104,37 +104,23 @@ func (f *feeder) start() bool {
 }
 
 // A startRecord counts the worker processes that failed to start in a row,
-// across the pool's feeders. At maxFailedStarts, the pool gives up
+// in any of the pool's feeders. At maxFailedStarts, the pool gives up
 // starting them, for good.
 type startRecord struct {
-	mu     sync.Mutex
-	inARow int
+	inARow atomic.Int32
+	gaveUp atomic.Bool
 }
 
 // fail counts a worker process that failed to start: why says how. When
 // the pool gives up, it says so, once.
 func (s *startRecord) fail(why string, reports io.Writer) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inARow++; s.inARow == maxFailedStarts {
-		fmt.Fprintf(reports, "processes: %d worker processes in a row failed to start (the last: %s); starting no more\n", s.inARow, why)
+	if s.inARow.Add(1) >= maxFailedStarts && s.gaveUp.CompareAndSwap(false, true) {
+		fmt.Fprintf(reports, "processes: %d worker processes in a row failed to start (the last: %s); starting no more\n", maxFailedStarts, why)
 	}
 }
 
-// succeed records a worker process that said it is ready.
-func (s *startRecord) succeed() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inARow < maxFailedStarts {
-		s.inARow = 0
-	}
-}
-
-func (s *startRecord) givenUp() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.inARow >= maxFailedStarts
-}
+func (s *startRecord) succeed()      { s.inARow.Store(0) }
+func (s *startRecord) givenUp() bool { return s.gaveUp.Load() }
 
 // firstToCompute returns the index of the first line of results, from i on,
 // that was not rejected, or len(results) when there is none.

@@ -76,63 +76,56 @@ const maxFailedStarts = 3
 const waitDelay = time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "-worker" {
+		// A worker takes nothing but tasks on stdin: anything more is a
+		// mistake, such as -worker typed for -workers.
+		if len(os.Args) > 2 {
+			fmt.Fprintln(os.Stderr, "processes: -worker takes no other flag or argument (did you mean -workers N?)")
+			os.Exit(2)
+		}
+		os.Exit(serve(os.Stdin, os.Stdout, os.Stderr))
+	}
 	// The signals cancel interrupted, which ends the pool with one message
-	// and status 130 (see run). Once one has come, they are let go: a
-	// second one ends the program at once, as it ends any program, even if
-	// stopping the workers waits for something that never comes.
-	interrupted, stop := signal.NotifyContext(context.Background(), interruptions()...)
+	// and status 130 (see run). SIGHUP comes when the terminal closes; on
+	// Windows, Go delivers Ctrl-C as os.Interrupt, and the closing of the
+	// console as SIGTERM. Once one has come, they are let go: a second one
+	// ends the program at once, as it ends any program, even if stopping
+	// the workers waits for something that never comes.
+	interrupted, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	context.AfterFunc(interrupted, stop)
 	os.Exit(run(interrupted, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// interruptions are the signals that interrupt the pool. SIGHUP comes when
-// the terminal closes; on Windows, Go delivers Ctrl-C and Ctrl-Break as
-// os.Interrupt, and the closing of the console as SIGTERM.
-func interruptions() []os.Signal {
-	return []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
-}
-
-// run is main with its inputs and outputs as parameters. It returns the exit
-// status; 130 when interrupted is done, whatever else happened.
+// run is the pool's main, with its inputs and outputs as parameters. It
+// returns the exit status; 130 when interrupted is done, whatever else
+// happened.
 func run(interrupted context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) {
+	// However early the interruption, the user sees one message, last.
+	defer func() {
+		if interrupted.Err() != nil {
+			sayLast(stderr, "processes: interrupted; the workers are stopped")
+			status = 130
+		}
+	}()
 	flags := flag.NewFlagSet("processes", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	// GOMAXPROCS, unlike runtime.NumCPU, follows a CPU quota (a container's).
 	workers := flags.Int("workers", min(runtime.GOMAXPROCS(0), maxWorkers), fmt.Sprintf("number of worker processes: one per CPU that Go may use (GOMAXPROCS), at most %d", maxWorkers))
 	timeout := flags.Duration("timeout", defaultTimeout, "how long a worker process may stay silent over one task")
-	workerMode := flags.Bool("worker", false, "serve tasks on stdin as a worker process (the pool starts its workers this way)")
 	flags.Usage = func() {
 		fmt.Fprintln(stderr, "usage: processes [-workers N] [-timeout D] [file]")
 		flags.PrintDefaults()
 	}
-	// However early the interruption, the user sees one message, last.
-	defer func() {
-		if interrupted.Err() != nil && !*workerMode {
-			sayLast(stderr, "processes: interrupted; the workers are stopped")
-			status = 130
-		}
-	}()
 	if err := flags.Parse(args); err == flag.ErrHelp {
-		return 0 // The user asked for the usage, which the flag package has printed.
+		return 0 // The flag package has printed the usage that the user asked for.
 	} else if err != nil {
 		return 2
-	}
-	if *workerMode {
-		// Anything more is a mistake, such as -worker typed for -workers.
-		if flags.NFlag() > 1 || flags.NArg() > 0 {
-			fmt.Fprintln(stderr, "processes: -worker takes no other flag or argument (did you mean -workers N?)")
-			return 2
-		}
-		// A worker that a person runs ends at Ctrl-C, as any program does.
-		signal.Reset(interruptions()...)
-		return serve(stdin, stdout, stderr)
 	}
 	if *workers < 1 || *workers > maxWorkers {
 		fmt.Fprintf(stderr, "processes: -workers %d: want from 1 to %d workers\n", *workers, maxWorkers)
 		return 2
 	}
-	// A shorter deadline would stop workers that a busy machine merely
-	// paused.
+	// A shorter deadline would stop workers that a busy machine paused.
 	if *timeout < time.Millisecond {
 		fmt.Fprintf(stderr, "processes: -timeout %v: want 1ms or more, such as 30s or 2m\n", *timeout)
 		return 2

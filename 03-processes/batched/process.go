@@ -92,19 +92,21 @@ func startWorker(ctx context.Context, program string, stderr io.Writer) (*worker
 	case err != nil:
 		return nil, errors.New("died (" + cmd.ProcessState.String() + ")")
 	}
-	return nil, fmt.Errorf("said %q, not ready", text)
+	return nil, fmt.Errorf("said %.40q, not ready", text)
 }
 
 // answer has the worker compute the lines of results from the line in
 // hand, next, on, and fills in their answers as they come. It returns ""
 // once every line is answered, or else how the worker failed: it died, it
 // was stopped at its deadline, or it said something other than the next
-// answer. A deadline's kill, or ctx's, ends the wait for the answers.
+// answer. A kill, at the deadline or when ctx is done, ends its output and
+// so our wait.
 func (w *worker) answer(results []result, next *int, timeout time.Duration) (fault string) {
 	// The tasks go in one write, which does not wait: the worker has read
-	// every task it was sent before, and a batch's tasks take less room
-	// than a pipe has (4 KB on Windows) until the input has ten billion
-	// lines. If the write fails, the worker has died, which the read says.
+	// every task it was sent before, and a batch's tasks (maxBatch lines
+	// of at most 14 bytes until line ten billion) fit in a pipe's buffer,
+	// 4 KB on Windows. If the write fails, the worker has died, which the
+	// reads below find.
 	var tasks []byte
 	for _, r := range results[*next:] {
 		if r.err == nil {
@@ -123,17 +125,16 @@ func (w *worker) answer(results []result, next *int, timeout time.Duration) (fau
 		}
 		text, err := w.stdout.ReadSlice('\n')
 		line, value, ok := parsePair(text)
-		r := &results[*next]
-		switch {
-		case err != nil && context.Cause(w.ctx) == errLate:
-			return fmt.Sprintf("was stopped after %v", timeout)
-		case err != nil:
-			return "died"
-		case !ok || line != r.line.Number:
-			return "was stopped for a wrong answer"
-		default:
+		switch r := &results[*next]; {
+		case err == nil && ok && line == r.line.Number:
 			r.text = fmt.Sprintf("fib(%d) = %d\n", r.line.N, value)
 			*next = firstToCompute(results, *next+1)
+		case err == nil || err == bufio.ErrBufferFull:
+			return "was stopped for a wrong answer"
+		case context.Cause(w.ctx) == errLate:
+			return fmt.Sprintf("was stopped after %v", timeout)
+		default:
+			return "died" // Its output has ended.
 		}
 	}
 	return ""
