@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sync/atomic"
@@ -131,15 +130,12 @@ func firstToCompute(results []result, i int) int {
 	return i
 }
 
-// errNoWorker fails the lines that no worker process is left to compute.
-var errNoWorker = errors.New("no worker process could be started to compute it")
-
 // failAll fails, for want of a worker process, every line of results from
 // the first on that was not rejected already.
 func failAll(results []result, first int) {
 	for i := first; i < len(results); i++ {
 		if r := &results[i]; r.err == nil {
-			r.err = fmt.Errorf("fib(%d) not computed: %w", r.line.N, errNoWorker)
+			r.err = fmt.Errorf("fib(%d) not computed: no worker process could be started to compute it", r.line.N)
 		}
 	}
 }

@@ -54,25 +54,21 @@ const (
 	maxBatch = 256
 )
 
-// defaultTimeout is how long a worker process may stay silent over a task
-// unless -timeout says otherwise: over twenty times what fib(45), the
-// slowest task there is, takes on the machine of ../README.md, so that a
-// stuck worker is found while a valid task on a busy machine is not.
+// defaultTimeout is how long a worker may stay silent over a task unless
+// -timeout says otherwise: twenty times what fib(45), the slowest task,
+// takes, so that a stuck worker is found and a busy machine's is not.
 const defaultTimeout = 2 * time.Minute
 
-// startupLimit is how long a new worker process may take to say that it is
-// ready. Starting is not a task, so -timeout does not bound it; but a
-// worker that never starts must not keep its lines for ever.
+// startupLimit is how long a new worker may take to say that it is ready.
 const startupLimit = time.Minute
 
-// maxFailedStarts is how many worker processes in a row may fail to start
-// before the pool starts no more: then something is wrong with the program
-// or the system, not with one worker.
+// maxFailedStarts is how many workers in a row may fail to start before
+// the pool starts no more: the fault is the program's or the system's.
 const maxFailedStarts = 3
 
-// waitDelay bounds two waits at the end of a process: for the output of a
-// killed worker to end, which a process it started may hold open; and for
-// the pool's own last message, on a standard error that nobody may read.
+// waitDelay bounds how long we wait for a killed worker's output to end,
+// which a process it started may hold open, and for our last message to
+// be written, to a standard error that nobody may read.
 const waitDelay = time.Second
 
 func main() {
@@ -97,8 +93,7 @@ func main() {
 }
 
 // run is the pool's main, with its inputs and outputs as parameters. It
-// returns the exit status; 130 when interrupted is done, whatever else
-// happened.
+// returns the exit status: 130 once interrupted is done, whatever else.
 func run(interrupted context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) {
 	// However early the interruption, the user sees one message, last.
 	defer func() {
@@ -194,8 +189,8 @@ func (p *pool) answerAll(interrupted context.Context, in io.Reader, stdout io.Wr
 	defer cancel()
 	batches := make(chan batch)
 	futures := make(chan (<-chan []result), inFlight)
-	// One feeder goroutine per worker process (feeder.go). The reader and
-	// the printer are chapter 02's (chapter02.go).
+	// A feeder goroutine per worker (feeder.go); chapter 02's reader and
+	// printer (chapter02.go).
 	starts := &startRecord{}
 	var feeding sync.WaitGroup
 	for range p.workers {
@@ -224,9 +219,8 @@ func (p *pool) answerAll(interrupted context.Context, in io.Reader, stdout io.Wr
 
 // interruptible returns what f returns, or ctx's error once ctx is done,
 // whichever comes first: some waits end at no signal, such as opening a
-// named pipe (a FIFO) that nobody opens to write, or writing to a pipe
-// that nobody reads. f goes on in a goroutine of its own, which ends when
-// f does, or with the program.
+// named pipe that nobody opens to write, or writing to a full pipe. f goes
+// on in its goroutine, which ends when f does, or with the program.
 func interruptible[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	type outcome struct {
 		value T

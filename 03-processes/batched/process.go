@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"time"
 )
 
@@ -110,7 +111,9 @@ func (w *worker) answer(results []result, next *int, timeout time.Duration) (fau
 	var tasks []byte
 	for _, r := range results[*next:] {
 		if r.err == nil {
-			tasks = fmt.Appendf(tasks, "%d %d\n", r.line.Number, r.line.N)
+			tasks = strconv.AppendInt(tasks, int64(r.line.Number), 10)
+			tasks = strconv.AppendInt(append(tasks, ' '), int64(r.line.N), 10)
+			tasks = append(tasks, '\n')
 		}
 	}
 	w.stdin.Write(tasks)
@@ -127,7 +130,7 @@ func (w *worker) answer(results []result, next *int, timeout time.Duration) (fau
 		line, value, ok := parsePair(text)
 		switch r := &results[*next]; {
 		case err == nil && ok && line == r.line.Number:
-			r.text = fmt.Sprintf("fib(%d) = %d\n", r.line.N, value)
+			r.text = "fib(" + strconv.Itoa(r.line.N) + ") = " + strconv.Itoa(value) + "\n"
 			*next = firstToCompute(results, *next+1)
 		case err == nil || err == bufio.ErrBufferFull:
 			return "was stopped for a wrong answer"
