@@ -312,19 +312,7 @@ func killProgram(cmd *exec.Cmd) {
 // second Ctrl-C ends it at once, as it ends any program: by the signal.
 // The test sends Ctrl-C every 10ms until the pool has ended.
 func TestSecondInterrupt(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() }) // Nobody reads it until the test ends.
-	const getPipeSize = 1032        // F_GETPIPE_SZ, which package syscall does not name
-	size, _, errno := syscall.Syscall(syscall.SYS_FCNTL, w.Fd(), getPipeSize, 0)
-	if errno != 0 {
-		t.Fatal(errno)
-	}
-	if _, err := w.Write(make([]byte, size)); err != nil {
-		t.Fatal(err)
-	}
+	w := fullPipe(t)
 	dir := tellDir(t)
 	cmd := exec.Command(self(t), "-workers", "1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

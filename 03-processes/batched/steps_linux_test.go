@@ -468,6 +468,26 @@ func interruptedWithStderrFull(t *testing.T, program string, patience time.Durat
 	return endsAtCtrlC(cmd, patience, "it still waits to write to stderr")
 }
 
+// fullPipe returns the end to write to of a pipe that nobody reads until
+// the test ends, and that is full.
+func fullPipe(t *testing.T) *os.File {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	// A pipe takes as many bytes as its size without blocking, and no more.
+	const getPipeSize = 1032 // F_GETPIPE_SZ, which package syscall does not name
+	size, _, errno := syscall.Syscall(syscall.SYS_FCNTL, w.Fd(), getPipeSize, 0)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	if _, err := w.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 // endsAtCtrlC sends Ctrl-C to the program cmd, and returns an error unless
 // it ends with status 130 within patience; stuck says what it is stuck on
 // if it does not end.
@@ -488,21 +508,8 @@ func endsAtCtrlC(cmd *exec.Cmd, patience time.Duration, stuck string) error {
 // the pool waits to report the death. Ctrl-C must end it with status 130,
 // as ever; its message is lost.
 func interruptedReportingToAFullStderr(t *testing.T, program string, patience time.Duration) error {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := fullPipe(t)
 	defer w.Close()
-	t.Cleanup(func() { r.Close() }) // Nobody reads it until the test ends.
-	// A pipe takes as many bytes as its size without blocking, and no more.
-	const getPipeSize = 1032 // F_GETPIPE_SZ, which package syscall does not name
-	size, _, errno := syscall.Syscall(syscall.SYS_FCNTL, w.Fd(), getPipeSize, 0)
-	if errno != 0 {
-		t.Fatal(errno)
-	}
-	if _, err := w.Write(make([]byte, size)); err != nil {
-		t.Fatal(err)
-	}
 	out, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
 	if err != nil {
 		t.Fatal(err)
