@@ -18,8 +18,8 @@ type feeder struct {
 }
 
 // feed is a feeder's goroutine: it has its worker compute each batch it
-// takes, and sends the results on. It returns when batches is closed or
-// ctx is done, once its worker process has exited.
+// takes. It returns when batches is closed or ctx is done, once its worker
+// process has exited.
 func (p *pool) feed(ctx context.Context, starts *startRecord, batches <-chan batch) {
 	f := &feeder{pool: p, ctx: ctx, starts: starts, reports: untilDone{ctx, p.stderr}}
 	defer func() {
@@ -77,15 +77,13 @@ func (f *feeder) compute(results []result) {
 	}
 }
 
-// report says that the worker computing fib(n) for a line failed, how, and
-// what the pool does about it.
+// report says how the worker computing a line failed, and what then.
 func (f *feeder) report(line, n int, how, then string) {
 	fmt.Fprintf(f.reports, "processes: line %d: the worker computing fib(%d) %s; %s\n", line, n, how, then)
 }
 
-// start starts a worker process for the feeder. One that cannot start is
-// counted, and another tried, until the pool gives up starting them: then
-// start reports false.
+// start starts a worker process, or reports false when the pool has given
+// up starting them.
 func (f *feeder) start() bool {
 	for !f.starts.givenUp() && f.ctx.Err() == nil {
 		w, err := startWorker(f.ctx, f.program, f.stderr)

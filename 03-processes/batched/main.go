@@ -95,10 +95,13 @@ func main() {
 // run is the pool's main, with its inputs and outputs as parameters. It
 // returns the exit status: 130 once interrupted is done, whatever else.
 func run(interrupted context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) {
-	// However early the interruption, the user sees one message, last.
+	// However early the interruption, the user sees one message, last;
+	// but we wait no longer than waitDelay to write it.
 	defer func() {
 		if interrupted.Err() != nil {
-			sayLast(stderr, "processes: interrupted; the workers are stopped")
+			ctx, cancel := context.WithTimeout(context.Background(), waitDelay)
+			defer cancel()
+			io.WriteString(untilDone{ctx, stderr}, "processes: interrupted; the workers are stopped\n")
 			status = 130
 		}
 	}()
@@ -243,9 +246,8 @@ func interruptible[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	}
 }
 
-// untilDone writes to w until ctx is done: a feeder that reports a fault
-// on a standard error that nobody reads must still see that the pool is
-// interrupted.
+// untilDone writes to w until ctx is done, so that a feeder stuck writing
+// a report still sees that the pool is interrupted.
 type untilDone struct {
 	ctx context.Context
 	w   io.Writer
@@ -254,12 +256,4 @@ type untilDone struct {
 func (u untilDone) Write(p []byte) (int, error) {
 	p = bytes.Clone(p) // The write may go on after we return, when the caller reuses p.
 	return interruptible(u.ctx, func() (int, error) { return u.w.Write(p) })
-}
-
-// sayLast writes the program's last message on stderr, but waits for that
-// no longer than waitDelay.
-func sayLast(stderr io.Writer, message string) {
-	ctx, cancel := context.WithTimeout(context.Background(), waitDelay)
-	defer cancel()
-	io.WriteString(untilDone{ctx, stderr}, message+"\n")
 }

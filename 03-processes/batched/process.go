@@ -14,14 +14,9 @@ import (
 	"time"
 )
 
-// This file holds the life of one worker process, as its feeder sees it:
-// start it, have it answer lines, and end it.
-
-// workerProgram returns the program to start workers from: this one, as
-// Python's multiprocessing, with its spawn start method, starts a new
-// interpreter on the main module. On Linux, /proc/self/exe is the very file
-// this process runs, even after the file at its path has been rebuilt or
-// replaced. Elsewhere we can only go by the path.
+// workerProgram returns the program to start workers from: this one. On
+// Linux, /proc/self/exe is the very file this process runs, even after the
+// file at its path has been rebuilt; elsewhere we can only go by the path.
 func workerProgram() (string, error) {
 	if runtime.GOOS == "linux" {
 		if _, err := os.Stat("/proc/self/exe"); err == nil {
@@ -49,26 +44,23 @@ var errLate = errors.New("late")
 func startWorker(ctx context.Context, program string, stderr io.Writer) (*worker, error) {
 	ctx, stop := context.WithCancelCause(ctx)
 	cmd := exec.CommandContext(ctx, program, "-worker")
-	// We kill the worker's process group by its number, which is the
-	// worker's own: a number that another process may take once the
-	// worker is reaped. It is not reaped yet: end, which calls Wait,
-	// waits until it is killed.
+	// Cancel kills the worker's process group by its number, the worker's,
+	// which another process may take once the worker is reaped; end calls
+	// Wait, which reaps it, only once Cancel has run.
 	killed := make(chan struct{})
 	var stdout io.ReadCloser
 	cmd.Cancel = func() error {
 		defer close(killed)
-		// A process the worker started may hold its output open: from
-		// the kill on, exec waits for its standard error no longer than
-		// WaitDelay, and we for its standard output.
+		// A process the worker started may hold its output open: exec
+		// waits for its stderr no longer than WaitDelay, and we as long
+		// for its stdout.
 		time.AfterFunc(waitDelay, func() { stdout.Close() })
 		return killGroup(cmd.Process)
 	}
 	cmd.WaitDelay = waitDelay
 	cmd.Stderr = stderr
-	// A terminal sends Ctrl-C to every process of its foreground process
-	// group, and Windows to every process of its console. The pool alone
-	// decides when its workers end, so each worker gets a process group of
-	// its own, which keeps Ctrl-C away from it (see process_*.go).
+	// A process group of its own keeps the Ctrl-C of a terminal away from
+	// the worker: the pool alone decides when it ends (process_*.go).
 	cmd.SysProcAttr = workerAttr()
 	// The pipes fail only when cmd.Stdin or cmd.Stdout is set already.
 	stdin, _ := cmd.StdinPipe()
@@ -78,8 +70,7 @@ func startWorker(ctx context.Context, program string, stderr io.Writer) (*worker
 		return nil, err
 	}
 	w := &worker{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout), ctx: ctx, stop: stop, killed: killed}
-	// Starting is not a task, so -timeout does not bound it; but a worker
-	// that never starts must not keep the pool waiting for ever.
+	// Starting is not a task: -timeout does not bound it.
 	deadline := time.AfterFunc(startupLimit, func() { stop(errLate) })
 	text, err := w.stdout.ReadSlice('\n')
 	deadline.Stop()
@@ -103,11 +94,10 @@ func startWorker(ctx context.Context, program string, stderr io.Writer) (*worker
 // answer. A kill, at the deadline or when ctx is done, ends its output and
 // so our wait.
 func (w *worker) answer(results []result, next *int, timeout time.Duration) (fault string) {
-	// The tasks go in one write, which does not wait: the worker has read
-	// every task it was sent before, and a batch's tasks (maxBatch lines
-	// of at most 14 bytes until line ten billion) fit in a pipe's buffer,
-	// 4 KB on Windows. If the write fails, the worker has died, which the
-	// reads below find.
+	// One write, which does not wait: the worker has read every task sent
+	// before, and a batch's tasks (maxBatch lines of 14 bytes at most until
+	// line ten billion) fit in a pipe, 4 KB on Windows. If it fails, the
+	// worker has died, which the reads below find.
 	var tasks []byte
 	for _, r := range results[*next:] {
 		if r.err == nil {
@@ -120,9 +110,7 @@ func (w *worker) answer(results []result, next *int, timeout time.Duration) (fau
 	deadline := time.AfterFunc(timeout, func() { w.stop(errLate) })
 	defer deadline.Stop()
 	for *next < len(results) {
-		// The time the worker may stay silent starts afresh when we have
-		// taken in all that it said. It answers its quick lines in
-		// batches, and writes what it has before it starts a slow one.
+		// Its silence starts afresh when we have taken in all it said.
 		if w.stdout.Buffered() == 0 {
 			deadline.Reset(timeout)
 		}
