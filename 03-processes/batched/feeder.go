@@ -50,13 +50,19 @@ func (f *feeder) compute(results []result) {
 	next := firstToCompute(results, 0) // the line in hand, which the worker answers next
 	retried := -1                      // the line last tried once more
 	for next < len(results) && f.ctx.Err() == nil {
+		if f.worker != nil && f.worker.ctx.Err() != nil {
+			// Killed at its deadline just as it gave its last answer: it
+			// owes us nothing, and goes without a word.
+			f.worker.end(0)
+			f.worker = nil
+		}
 		if f.worker == nil && !f.start() {
 			failAll(results, next)
 			return
 		}
 		w := f.worker
 		fault := w.answer(results, &next, f.timeout)
-		if fault != "" || w.ctx.Err() != nil { // Failed, or killed just as it answered.
+		if fault != "" {
 			f.worker = nil
 			w.end(0)
 		}

@@ -94,6 +94,38 @@ func TestMain(m *testing.M) {
 		value, _ := fib.Fib(n)
 		fmt.Printf("%d %d\n", line, value)
 		dieAfterATask(in)
+	case "speaking slowly":
+		// Answers each task 300ms after the one before, and flushes it.
+		in := bufio.NewReader(os.Stdin)
+		fmt.Println("ready")
+		for task, err := in.ReadString('\n'); err == nil; task, err = in.ReadString('\n') {
+			line, n, _ := parsePair([]byte(task))
+			value, _ := fib.Fib(n)
+			time.Sleep(300 * time.Millisecond)
+			fmt.Printf("%d %d\n", line, value)
+		}
+		os.Exit(0)
+	case "failing two starts in three":
+		// Of these workers, started one at a time, the first two of every
+		// three fail to start; the third answers one task and exits.
+		starts, _ := os.ReadFile(os.Getenv(onceVar))
+		os.WriteFile(os.Getenv(onceVar), append(starts, 'x'), 0o644)
+		if len(starts)%3 != 2 {
+			os.Exit(2)
+		}
+		fmt.Println("ready")
+		task, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+		line, n, _ := parsePair([]byte(task))
+		value, _ := fib.Fib(n)
+		fmt.Printf("%d %d\n", line, value)
+		os.Exit(3)
+	case "exiting slowly":
+		// Serves, and when its input ends, takes 100ms to exit, then says
+		// that it has, in the file PID.exited in the directory of tellVar.
+		status := serve(os.Stdin, os.Stdout, os.Stderr)
+		time.Sleep(100 * time.Millisecond)
+		os.WriteFile(filepath.Join(os.Getenv(tellVar), strconv.Itoa(os.Getpid())+".exited"), nil, 0o644)
+		os.Exit(status)
 	case "crashing worker":
 		// Dies as it starts, as a worker does when the system has no
 		// threads left for a new Go runtime, with a long trace on stderr.
@@ -552,6 +584,70 @@ func TestReplacementGetsEveryTask(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestSilenceIsBetweenAnswers: the deadline bounds the silence between two
+// answers, not a batch. The worker here answers the five lines of a batch
+// 300ms apart, 1.5s in all, under -timeout 1s, and is not stopped.
+func TestSilenceIsBetweenAnswers(t *testing.T) {
+	t.Setenv(roleVar, "speaking slowly")
+	got := runPool(t, &pool{workers: 1, timeout: time.Second}, strings.NewReader("1\n2\n3\n4\n5\n"))
+	want := outcome{Stdout: "fib(1) = 1\nfib(2) = 1\nfib(3) = 2\nfib(4) = 3\nfib(5) = 5\n"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("a worker that answers every 300ms under -timeout 1s (-want +got):\n%s", diff)
+	}
+}
+
+// TestFailedStartsCountInARow: the pool gives up starting workers after 3
+// failed starts in a row, not 3 in all. Here two starts of every three fail,
+// and the third worker answers one line and exits: four starts fail in
+// all, never three in a row, and every line is answered.
+func TestFailedStartsCountInARow(t *testing.T) {
+	t.Setenv(roleVar, "failing two starts in three")
+	t.Setenv(onceVar, filepath.Join(t.TempDir(), "starts"))
+	got := runPool(t, &pool{workers: 1}, strings.NewReader("1\n2\n"))
+	want := outcome{
+		Stdout: "fib(1) = 1\nfib(2) = 1\n",
+		Stderr: "processes: line 2: the worker computing fib(2) died (exit status 3); trying a new worker\n",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// TestWorkersExitWhenTheInputEnds: at the end of the input, the pool closes
+// each worker's input and lets it exit, rather than kill it. Each worker
+// here takes 100ms to exit, and says when it has.
+func TestWorkersExitWhenTheInputEnds(t *testing.T) {
+	t.Setenv(roleVar, "exiting slowly")
+	dir := tellDir(t)
+	got := runPool(t, &pool{workers: 3}, strings.NewReader("1\n"))
+	if diff := cmp.Diff(outcome{Stdout: "fib(1) = 1\n"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if exited, _ := filepath.Glob(filepath.Join(dir, "*.exited")); len(exited) != 3 {
+		t.Errorf("%d of 3 workers exited of themselves: the pool killed the others", len(exited))
+	}
+}
+
+// TestWorkerStoppedAsItAnswered: a worker that its deadline stopped just
+// as it gave its last answer owes nothing: the next batch goes to a new
+// worker, and nothing is reported.
+func TestWorkerStoppedAsItAnswered(t *testing.T) {
+	noProcessLeft(t)
+	var reports lockedWriter
+	f := &feeder{pool: &pool{program: self(t), timeout: time.Hour, stderr: io.Discard}, ctx: context.Background(), starts: &startRecord{}, reports: &reports}
+	if !f.start() {
+		t.Fatal("no worker started")
+	}
+	stopped := f.worker
+	stopped.stop(errLate)
+	results := []result{{line: fib.Line{Number: 1, N: 7}}}
+	f.compute(results)
+	f.worker.end(0)
+	if results[0].text != "fib(7) = 13\n" || reports.String() != "" || f.worker == stopped {
+		t.Errorf("got %q, reports %q, and the same worker %v; want fib(7) = 13, no report, a new worker", results[0].text, reports.String(), f.worker == stopped)
 	}
 }
 
