@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -192,7 +193,9 @@ func TestWrongAnswer(t *testing.T) {
 // is stopped at the deadline all the same, and the pool ends. A child in
 // the worker's process group is killed with it; one that has left the
 // group (setsid) lives on, and the pool stops waiting for the output it
-// holds after waitDelay.
+// holds after waitDelay. The pool's stderr is a file, as the program's is,
+// which exec hands to the workers as it is: nothing in exec then stops
+// waiting for the output, and the pool must.
 func TestWorkerWithAChild(t *testing.T) {
 	slow(t)
 	for _, leaves := range []bool{false, true} {
@@ -218,8 +221,13 @@ func TestWorkerWithAChild(t *testing.T) {
 					syscall.Kill(pid, syscall.SIGKILL)
 				}
 			})
+			stderr, err := os.Create(filepath.Join(tmp, "stderr"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stderr.Close()
 			// The worker never answers: a short timeout stops it soon.
-			got := runPool(t, &pool{program: worker, workers: 1, timeout: 200 * time.Millisecond}, strings.NewReader("7\n"))
+			got := runPool(t, &pool{program: worker, workers: 1, timeout: 200 * time.Millisecond, stderr: stderr}, strings.NewReader("7\n"))
 			const stopped = "processes: line 1: the worker computing fib(7) was stopped after 200ms; "
 			want := outcome{
 				Stderr: stopped + "trying a new worker\n" + stopped + "giving up on it\n" +
@@ -305,6 +313,32 @@ func killProgram(cmd *exec.Cmd) {
 		cmd.Process.Kill() // in case it has left its group
 	}
 	cmd.Wait()
+}
+
+// TestGroupKilledBeforeTheWorkerIsReaped: the pool kills a worker's
+// process group by its number, which is the worker's, and which the system
+// may give another process once the worker is reaped. So Wait must not
+// reap the worker before Cancel has killed the group. Cancel here takes
+// 100ms, then checks that the worker is still there, a zombie at least: a
+// pool that waited for the worker without waiting for Cancel has reaped
+// it by then.
+func TestGroupKilledBeforeTheWorkerIsReaped(t *testing.T) {
+	noProcessLeft(t)
+	w, err := startWorker(context.Background(), self(t), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, kill := w.cmd.Process.Pid, w.cmd.Cancel
+	reaped := false
+	w.cmd.Cancel = func() error {
+		time.Sleep(100 * time.Millisecond)
+		reaped = syscall.Kill(pid, 0) != nil
+		return kill()
+	}
+	w.end(0)
+	if reaped {
+		t.Error("the worker was reaped before its group was killed: by then its number could have been another process's")
+	}
 }
 
 // TestSecondInterrupt: a pool whose standard error is a pipe that nobody

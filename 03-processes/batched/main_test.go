@@ -413,8 +413,10 @@ func poolOutcome(t *testing.T, done <-chan outcome) outcome {
 
 // runWith runs the pool p on input, with workers from program unless p
 // names its own, and returns what it printed, with the exit status that
-// run would return; a stderr that p names gets the reports too. A failed
-// write is a bug in the test.
+// run would return; a stderr that p names gets the reports too. A stderr
+// that is a file, as the program's is, goes to the workers as it is, and
+// the outcome holds what it was written. A failed write is a bug in the
+// test.
 func runWith(ctx context.Context, program string, p *pool, input io.Reader) outcome {
 	var stdout strings.Builder
 	var stderr lockedWriter
@@ -424,10 +426,12 @@ func runWith(ctx context.Context, program string, p *pool, input io.Reader) outc
 	if p.timeout == 0 {
 		p.timeout = defaultTimeout
 	}
-	if p.stderr != nil {
-		p.stderr = io.MultiWriter(&stderr, p.stderr)
-	} else {
+	file, isFile := p.stderr.(*os.File)
+	switch {
+	case p.stderr == nil:
 		p.stderr = &stderr
+	case !isFile:
+		p.stderr = io.MultiWriter(&stderr, p.stderr)
 	}
 	allAnswered, err := p.answerAll(ctx, input, &stdout)
 	if err != nil {
@@ -436,6 +440,10 @@ func runWith(ctx context.Context, program string, p *pool, input io.Reader) outc
 	status := 0
 	if !allAnswered {
 		status = 1
+	}
+	if isFile {
+		written, _ := os.ReadFile(file.Name())
+		stderr.Write(written)
 	}
 	return outcome{stdout.String(), stderr.String(), status}
 }
@@ -627,7 +635,7 @@ func TestWorkersExitWhenTheInputEnds(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	if exited, _ := filepath.Glob(filepath.Join(dir, "*.exited")); len(exited) != 3 {
-		t.Errorf("%d of 3 workers exited of themselves: the pool killed the others", len(exited))
+		t.Errorf("%d of 3 workers exited of themselves: the pool killed the rest", len(exited))
 	}
 }
 
