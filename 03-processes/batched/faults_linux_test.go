@@ -318,10 +318,10 @@ func killProgram(cmd *exec.Cmd) {
 // TestGroupKilledBeforeTheWorkerIsReaped: the pool kills a worker's
 // process group by its number, which is the worker's, and which the system
 // may give another process once the worker is reaped. So Wait must not
-// reap the worker before Cancel has killed the group. Cancel here takes
-// 100ms, then checks that the worker is still there, a zombie at least: a
-// pool that waited for the worker without waiting for Cancel has reaped
-// it by then.
+// reap the worker before Cancel has killed the group. Cancel here waits
+// until the worker, whose input has ended, has exited, and 100ms more;
+// then it checks that the worker is still there, a zombie: a pool that
+// waited for the worker without waiting for Cancel has reaped it by then.
 func TestGroupKilledBeforeTheWorkerIsReaped(t *testing.T) {
 	noProcessLeft(t)
 	w, err := startWorker(context.Background(), self(t), io.Discard)
@@ -331,8 +331,12 @@ func TestGroupKilledBeforeTheWorkerIsReaped(t *testing.T) {
 	pid, kill := w.cmd.Process.Pid, w.cmd.Cancel
 	reaped := false
 	w.cmd.Cancel = func() error {
+		for deadline := time.Now().Add(limit(t)); alive(pid) && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		time.Sleep(100 * time.Millisecond)
-		reaped = syscall.Kill(pid, 0) != nil
+		_, there := readProc(pid)
+		reaped = !there
 		return kill()
 	}
 	w.end(0)
