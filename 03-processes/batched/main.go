@@ -55,8 +55,8 @@ const (
 )
 
 // defaultTimeout is how long a worker may stay silent over a task unless
-// -timeout says otherwise: twenty times what fib(45), the slowest task,
-// takes, so that a stuck worker is found and a busy machine's is not.
+// -timeout says otherwise: some twenty times what fib(45), the slowest
+// task, takes, so that a stuck worker is found, and a slow one is not.
 const defaultTimeout = 2 * time.Minute
 
 // startupLimit is how long a new worker may take to say that it is ready.
