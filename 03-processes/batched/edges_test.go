@@ -188,3 +188,15 @@ func TestPoolSideOfTheProtocol(t *testing.T) {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// TestBatchOfRejectedLines: a batch whose every line was rejected has
+// nothing for a worker: the feeder leaves it as it is, and starts none.
+// (The reader sends no such batch; the feeder does not count on it.)
+func TestBatchOfRejectedLines(t *testing.T) {
+	f := &feeder{pool: &pool{program: filepath.Join(t.TempDir(), "no-such-program")}, ctx: context.Background(), starts: &startRecord{}, reports: io.Discard}
+	results := []result{{line: fib.Line{Number: 1}, err: errors.New("rejected")}, {line: fib.Line{Number: 2}, err: errors.New("rejected")}}
+	f.compute(results)
+	if f.starts.inARow.Load() != 0 || results[0].err.Error() != "rejected" || results[1].err.Error() != "rejected" {
+		t.Errorf("a batch of rejected lines: %d starts tried, results %v; want none tried, the lines as they were", f.starts.inARow.Load(), results)
+	}
+}
